@@ -1,0 +1,272 @@
+"""``python -m labeling COMMAND``: the command line of LabelLoop.
+
+Exit codes: 0 success, 1 failure, 2 bad input or usage. Reports are readable text, or JSON with
+``--json``; progress of long work goes to stderr so that stdout stays parseable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import ROLES, Project
+from db.session import engine_for, session_factory, upgrade_to_head
+from labeling import auth, io
+from labeling.annotations import STATUSES
+from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+
+DEMO_DIR = PROJECT_ROOT / "data" / "demo"
+DEMO_PASSWORD = "labelloop-demo"
+DEMO_USERS = (
+    ("demo-admin", "admin"),
+    ("demo-reviewer", "reviewer"),
+    ("demo-annotator", "annotator"),
+    ("demo-manager", "manager"),
+)
+
+
+class UsageError(Exception):
+    """Bad input on the command line (exit code 2)."""
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def open_database(settings: Settings) -> Callable[[], Session]:
+    engine = engine_for(settings.database_url)
+    upgrade_to_head(engine)
+    return session_factory(engine)
+
+
+# --- import / export -------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    started = time.perf_counter()
+    path = Path(args.projects)
+    _progress(f"reading {path} ...")
+    data = io.read_file_bytes(path, settings.max_import_bytes)
+    file_format = args.format or io.detect_format(path.name)
+    rejected: list[io.RejectedRow] | None = [] if args.skip_invalid else None
+    projects = io.parse_projects(data, path.name, file_format, settings.max_text_chars, rejected)
+    _progress(f"validated {len(projects)} projects")
+    taxonomy = None
+    if args.taxonomy:
+        taxonomy_path = Path(args.taxonomy)
+        taxonomy = io.parse_taxonomy(
+            io.read_file_bytes(taxonomy_path, settings.max_import_bytes), taxonomy_path.name
+        )
+        _progress(f"taxonomy: {len(taxonomy)} tags")
+    make_session = open_database(settings)
+    _progress("writing to the database (one transaction) ...")
+    with make_session.begin() as session:
+        report = io.import_catalogue(
+            session,
+            projects,
+            filename=path.name,
+            file_format=file_format,
+            unknown_tags=args.unknown_tags,
+            on_existing=args.on_existing,
+            taxonomy=taxonomy,
+            rejected=rejected,
+        )
+    elapsed = time.perf_counter() - started
+    if args.json:
+        json.dump({**report.to_dict(), "seconds": round(elapsed, 3)}, out, indent=2)
+        out.write("\n")
+    else:
+        out.write("\n".join(report.summary_lines()) + f"\n  took {elapsed:.1f} s\n")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    make_session = open_database(settings)
+    with make_session() as session:
+        rows = io.export_rows(session, settings.trust_source_tags, args.status)
+        taxonomy = io.export_taxonomy(session) if args.taxonomy_out else None
+    text = io.render_export(rows, args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        _progress(f"wrote {len(rows)} projects to {args.out}")
+    else:
+        out.write(text)
+    if taxonomy is not None:
+        Path(args.taxonomy_out).write_text(json.dumps(taxonomy, indent=1) + "\n", encoding="utf-8")
+        _progress(f"wrote {len(taxonomy)} tags to {args.taxonomy_out}")
+    return 0
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise UsageError("no password on standard input")
+        return password
+    if not sys.stdin.isatty():
+        raise UsageError("pass the password on standard input with --password-stdin")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise UsageError("the two passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    make_session = open_database(settings)
+    if args.users_command == "list":
+        with make_session() as session:
+            users = [
+                {"username": u.username, "role": u.role, "active": u.active}
+                for u in auth.list_users(session)
+            ]
+        if args.json:
+            json.dump(users, out, indent=2)
+            out.write("\n")
+        else:
+            out.write(f"{'username':<24} {'role':<10} active\n")
+            for user in users:
+                out.write(f"{user['username']:<24} {user['role']:<10} {user['active']}\n")
+        return 0
+    if args.users_command == "add":
+        password = _read_password(args)
+        with make_session.begin() as session:
+            auth.create_user(session, args.name, password, args.role)
+        out.write(f"created {args.role} {args.name}\n")
+    elif args.users_command == "set-role":
+        with make_session.begin() as session:
+            auth.set_role(session, args.name, args.role)
+        out.write(f"{args.name} is now {args.role}\n")
+    elif args.users_command == "deactivate":
+        with make_session.begin() as session:
+            auth.deactivate(session, args.name)
+        out.write(f"deactivated {args.name}\n")
+    return 0
+
+
+# --- first start -----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Upgrade the schema; with --demo, load the demo catalogue into an empty database and
+    create demo accounts, but only when this very run loaded the demo, so a real catalogue
+    never gets accounts with published passwords."""
+    make_session = open_database(settings)
+    out.write(f"database: {settings.database_url} (schema at the latest migration)\n")
+    with make_session.begin() as session:
+        has_projects = (session.scalar(select(func.count()).select_from(Project)) or 0) > 0
+        has_users = auth.user_count(session) > 0
+        loaded_demo = False
+        if args.demo and not has_projects:
+            projects = io.parse_projects(
+                (DEMO_DIR / "projects.json").read_bytes(), "projects.json", "json"
+            )
+            taxonomy = io.parse_taxonomy((DEMO_DIR / "taxonomy.json").read_bytes(), "taxonomy.json")
+            report = io.import_catalogue(
+                session, projects, "projects.json", "json", taxonomy=taxonomy
+            )
+            out.write(f"loaded the demo catalogue: {report.projects_added} projects\n")
+            loaded_demo = True
+        if loaded_demo and not has_users:
+            for username, role in DEMO_USERS:
+                auth.create_user(session, username, DEMO_PASSWORD, role)
+            out.write(
+                "\n*** DEMO ACCOUNTS (demo data only; never use them for real work) ***\n"
+                + "".join(
+                    f"    {name:<16} role {role:<10} password {DEMO_PASSWORD}\n"
+                    for name, role in DEMO_USERS
+                )
+                + "\n"
+            )
+        elif not has_users:
+            out.write(
+                "No users yet. Create the first admin in the browser (the app asks for it),\n"
+                "or: python -m labeling users add NAME --role admin --password-stdin\n"
+            )
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m labeling", description="LabelLoop: tag a catalogue of ML projects."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = commands.add_parser("import", help="import a catalogue (and a taxonomy)")
+    imp.add_argument("--projects", required=True, help="Made With ML JSON, CSV or JSONL file")
+    imp.add_argument("--taxonomy", help="tags.json: {tag: {aliases: [...], parents: [...]}}")
+    imp.add_argument("--format", choices=io.FORMATS, help="file format (default: by extension)")
+    imp.add_argument("--unknown-tags", choices=("create", "ignore", "reject"), default="reject")
+    imp.add_argument("--on-existing", choices=("skip", "update"), default="skip")
+    imp.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave out invalid rows (listed in the report) instead of failing the file",
+    )
+    imp.add_argument("--json", action="store_true", help="print the report as JSON")
+    imp.set_defaults(handler=cmd_import)
+
+    exp = commands.add_parser("export", help="export projects with their effective labels")
+    exp.add_argument("--format", choices=io.FORMATS, default="json")
+    exp.add_argument("--status", choices=STATUSES, help="only projects with this label status")
+    exp.add_argument("--out", help="file to write (default: standard output)")
+    exp.add_argument("--taxonomy-out", help="also write the taxonomy (tags.json) to this file")
+    exp.set_defaults(handler=cmd_export)
+
+    users = commands.add_parser("users", help="manage accounts")
+    users_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    add = users_commands.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", choices=ROLES, required=True)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    listing = users_commands.add_parser("list", help="list accounts")
+    listing.add_argument("--json", action="store_true")
+    set_role = users_commands.add_parser("set-role", help="change an account's role")
+    set_role.add_argument("name")
+    set_role.add_argument("role", choices=ROLES)
+    deactivate = users_commands.add_parser("deactivate", help="stop an account from signing in")
+    deactivate.add_argument("name")
+    users.set_defaults(handler=cmd_users)
+
+    init = commands.add_parser("init", help="upgrade the database; optionally load the demo")
+    init.add_argument("--demo", action="store_true", help="load the demo into an empty database")
+    init.set_defaults(handler=cmd_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        settings = load_settings()
+        handler: Callable[[argparse.Namespace, Settings, TextIO], int] = args.handler
+        return handler(args, settings, out)
+    except (io.InputError, auth.AuthError, UsageError, ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        print(f"failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+def run() -> Any:
+    sys.exit(main())

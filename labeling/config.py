@@ -1,0 +1,73 @@
+"""Settings for LabelLoop, read once from ``LABELLOOP_*`` environment variables.
+
+One frozen object so that every part of the app (pages, CLI, worker) sees the same values and
+tests can build their own without touching the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A LABELLOOP_* variable has a value LabelLoop cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    trust_source_tags: bool = True
+    max_sign_in_failures: int = 5
+    lockout_seconds: int = 60
+    max_text_chars: int = 20_000
+    max_import_bytes: int = 200 * 1024 * 1024
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off)")
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be greater than 0")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment; relative paths are taken from the project root so
+    that the app, the CLI and the tests agree whatever directory they are started from."""
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("LABELLOOP_DATA_DIR") or PROJECT_ROOT / "data")
+    if not data_dir.is_absolute():
+        data_dir = PROJECT_ROOT / data_dir
+    database_url = env.get("LABELLOOP_DATABASE_URL") or f"sqlite:///{data_dir / 'labelloop.db'}"
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        trust_source_tags=_bool(env, "LABELLOOP_TRUST_SOURCE_TAGS", True),
+        max_sign_in_failures=_positive_int(env, "LABELLOOP_MAX_SIGN_IN_FAILURES", 5),
+        lockout_seconds=_positive_int(env, "LABELLOOP_LOCKOUT_SECONDS", 60),
+        max_text_chars=_positive_int(env, "LABELLOOP_MAX_TEXT_CHARS", 20_000),
+        max_import_bytes=_positive_int(env, "LABELLOOP_MAX_IMPORT_BYTES", 200 * 1024 * 1024),
+    )

@@ -1,0 +1,105 @@
+"""Data (admin): import a catalogue with a preview and a report, export the effective labels."""
+
+import pandas as pd
+import streamlit as st
+
+from labeling import io
+from labeling.annotations import STATUSES
+from labeling.catalogue import import_history
+from labeling.text import escape_markdown
+from ui.app import database, require_access, settings
+
+user = require_access("data")
+config = settings()
+
+st.title("Data")
+st.subheader("Import a catalogue")
+st.caption(
+    "Made With ML JSON (a list of {id, title, description, tags}), CSV (id, title, description, "
+    "tags separated by ; or ,) or JSONL, and optionally a taxonomy (tags.json)."
+)
+catalogue_file = st.file_uploader("Catalogue file", type=["json", "csv", "jsonl", "ndjson"])
+taxonomy_file = st.file_uploader("Taxonomy file (optional)", type=["json"])
+left, middle, right = st.columns(3)
+unknown_tags = left.selectbox(
+    "Unknown tags", ["reject", "create", "ignore"], help="tags in neither the taxonomy nor the DB"
+)
+on_existing = middle.selectbox("Ids already present with different text", ["skip", "update"])
+skip_invalid = right.checkbox("Leave out invalid rows instead of rejecting the file")
+
+projects: list[io.RawProject] = []
+rejected: list[io.RejectedRow] | None = [] if skip_invalid else None
+taxonomy = None
+try:
+    if catalogue_file is not None:
+        projects = io.parse_projects(
+            catalogue_file.getvalue(),
+            catalogue_file.name,
+            io.detect_format(catalogue_file.name),
+            config.max_text_chars,
+            rejected,
+        )
+    if taxonomy_file is not None:
+        taxonomy = io.parse_taxonomy(taxonomy_file.getvalue(), taxonomy_file.name)
+except io.InputError as error:
+    st.error(escape_markdown(str(error)), icon=":material/error:")
+    catalogue_file = None
+
+if catalogue_file is not None:
+    st.write(f"Preview: {len(projects):,} valid projects, first 20 shown.")
+    st.dataframe(pd.DataFrame(io.preview_rows(projects, 20)), hide_index=True)
+    if rejected:
+        st.warning(f"{len(rejected)} rows will be left out; they are listed in the report.")
+    if st.button("Import", type="primary"):
+        try:
+            with database().begin() as session:
+                report = io.import_catalogue(
+                    session,
+                    projects,
+                    filename=catalogue_file.name,
+                    file_format=io.detect_format(catalogue_file.name),
+                    unknown_tags=unknown_tags,
+                    on_existing=on_existing,
+                    actor=user,
+                    taxonomy=taxonomy,
+                    rejected=rejected,
+                )
+        except io.InputError as error:
+            st.error(
+                "Nothing was imported. " + escape_markdown(str(error)), icon=":material/error:"
+            )
+        else:
+            st.success("Import finished.", icon=":material/check_circle:")
+            columns = st.columns(4)
+            columns[0].metric("Added", report.projects_added)
+            columns[1].metric("Updated", report.projects_updated)
+            columns[2].metric("Unchanged", report.projects_unchanged)
+            columns[3].metric("Skipped (changed)", report.projects_skipped)
+            st.text("\n".join(report.summary_lines()))
+            for title, rows in io.report_tables(report).items():
+                st.write(title)
+                st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+st.subheader("Export")
+left, middle, right = st.columns(3)
+export_format = left.selectbox("Format", io.FORMATS)
+status = middle.selectbox("Status", ["all", *STATUSES])
+if right.button("Prepare export"):
+    with database()() as session:
+        rows = io.export_rows(
+            session, config.trust_source_tags, None if status == "all" else status
+        )
+    st.download_button(
+        f"Download {len(rows):,} projects",
+        io.render_export(rows, export_format),
+        file_name=f"labelloop-export.{export_format}",
+        icon=":material/download:",
+    )
+
+st.subheader("Recent imports")
+with database()() as session:
+    history = import_history(session)
+if history:
+    st.dataframe(pd.DataFrame(history), hide_index=True)
+else:
+    st.info("No imports yet.")

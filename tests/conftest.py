@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh, migrated database per test, on SQLite always and on PostgreSQL
+too when LABELLOOP_TEST_POSTGRES_URL is set (CI sets it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.session import new_engine, session_factory, upgrade_to_head
+from labeling.config import Settings
+
+POSTGRES_URL = os.environ.get("LABELLOOP_TEST_POSTGRES_URL")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def _reset_postgres(url: str) -> Engine:
+    engine = new_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "postgresql":
+        assert POSTGRES_URL is not None
+        _reset_postgres(POSTGRES_URL).dispose()
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = new_engine(database_url)
+    upgrade_to_head(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def make_session(engine: Engine) -> sessionmaker[Session]:
+    return session_factory(engine)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path, lockout_seconds=60)
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    """Point the CLI (which reads the environment) at this test's database."""
+    monkeypatch.setenv("LABELLOOP_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("LABELLOOP_DATA_DIR", str(settings.data_dir))
+    return settings
