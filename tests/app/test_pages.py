@@ -3,14 +3,16 @@ the database holds after an action."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
-from db.models import AuditEvent, User
+from db.models import AuditEvent, Project, User
 from labeling import auth, io
+from labeling.text import escape_markdown
 from tests.app.conftest import APP, PASSWORD
 
 HOSTILE_TITLE = "<script>alert(1)</script> **bold** [link](javascript:alert(1))"
@@ -19,7 +21,9 @@ HOSTILE_TITLE = "<script>alert(1)</script> **bold** [link](javascript:alert(1))"
 def _texts(at: AppTest) -> str:
     parts = [e.value for e in at.markdown] + [e.value for e in at.text]
     parts += [e.value for e in at.title] + [e.value for e in at.subheader]
-    parts += [e.value for e in at.error] + [e.value for e in at.info] + [e.value for e in at.success]
+    parts += (
+        [e.value for e in at.error] + [e.value for e in at.info] + [e.value for e in at.success]
+    )
     return "\n".join(str(p) for p in parts)
 
 
@@ -192,3 +196,59 @@ def test_users_page_refuses_to_demote_the_last_admin(
     with with_users() as session:
         admin = auth.find_user(session, "admin")
         assert admin is not None and admin.role == "admin"
+
+
+def test_data_page_upload_previews_literally_and_imports(
+    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+) -> None:
+    at = app_as("admin")
+    at.switch_page("pages/data.py").run()
+    payload = json.dumps(
+        [
+            {
+                "id": 9,
+                "title": HOSTILE_TITLE,
+                "description": "<img src=x onerror=alert(1)>",
+                "tags": ["made-up"],
+            }
+        ]
+    ).encode()
+    at.main.file_uploader[0].upload("hostile.json", payload, "application/json").run()
+    preview = at.dataframe[0].value
+    assert list(preview["title"]) == [HOSTILE_TITLE]
+    assert list(preview["description"]) == ["<img src=x onerror=alert(1)>"]
+    at.main.selectbox[0].select("create").run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert at.success[0].value == "Import finished."
+    assert {m.label: m.value for m in at.metric}["Added"] == "1"
+    with with_users() as session:
+        stored = session.scalars(select(Project.title)).all()
+    assert stored == [HOSTILE_TITLE]
+
+
+def test_data_page_bad_upload_shows_the_error_and_writes_nothing(
+    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+) -> None:
+    at = app_as("admin")
+    at.switch_page("pages/data.py").run()
+    at.main.file_uploader[0].upload("bad.json", b'{"id": 1}', "application/json").run()
+    assert at.error[0].value == escape_markdown(
+        "bad.json: expected a JSON list of projects, found dict"
+    )
+    assert not [b for b in at.button if b.label == "Import"]
+    with with_users() as session:
+        assert session.scalars(select(Project)).all() == []
+
+
+def test_data_page_unknown_tags_rejected_on_import(
+    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+) -> None:
+    at = app_as("admin")
+    at.switch_page("pages/data.py").run()
+    payload = b'[{"id": 1, "title": "A", "tags": ["zzz", "zzz2"]}]'
+    at.main.file_uploader[0].upload("p.json", payload, "application/json").run()
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert at.error[0].value.startswith("Nothing was imported. ")
+    assert "2 unknown tags" in at.error[0].value
+    with with_users() as session:
+        assert session.scalars(select(Project)).all() == []

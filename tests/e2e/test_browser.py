@@ -1,0 +1,114 @@
+"""The real app in a real browser: sign-in, every page, an upload with its report, and role
+refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import open_page, sidebar_links, sign_in, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+def _shot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> None:
+    sign_in(page, "demo-admin")
+    page.get_by_text("You are signed in as demo-admin, with the admin role").wait_for()
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "320"
+    assert sidebar_links(page) == ["Home", "Data", "Users"]
+
+    open_page(page, "Users", "Audit trail")
+    open_page(page, "Data", "Import a catalogue")
+    upload = tmp_path / "new_projects.json"
+    upload.write_text(
+        json.dumps(
+            [
+                {
+                    "id": "e2e-1",
+                    "title": "Browser test project",
+                    "description": "d",
+                    "tags": ["nlp"],
+                },
+                {
+                    "id": "e2e-2",
+                    "title": "Another one",
+                    "description": "e",
+                    "tags": ["Computer Vision", "brand-new-tag"],
+                },
+            ]
+        )
+    )
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(upload)
+    )
+    page.get_by_text("Preview: 2 valid projects").wait_for()
+    wait_idle(page)
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="create").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text("Import finished.").wait_for()
+    wait_idle(page)
+    report = page.get_by_test_id("stText").filter(has_text="projects added").inner_text()
+    assert "projects added: 2" in report
+    assert "brand-new-tag" in report
+    assert "nlp -> natural-language-processing" in report
+    _shot(page, "data-import-report")
+
+    open_page(page, "Home", "The catalogue")
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "322"
+
+
+def test_bad_upload_shows_the_error_and_imports_nothing(page, tmp_path: Path) -> None:
+    sign_in(page, "demo-admin")
+    open_page(page, "Data", "Import a catalogue")
+    bad = tmp_path / "broken.json"
+    bad.write_text('[{"id": 1, "title": "ok"},\n {"id": 1, "title": "dup"}]')
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(bad)
+    )
+    error = page.get_by_test_id("stAlertContentError")
+    error.wait_for()
+    assert error.inner_text().split("\n")[-1] == (
+        "broken.json: item 1: duplicate id '1' (first at item 0)"
+    )
+    assert page.get_by_role("button", name="Import", exact=True).count() == 0
+
+
+def test_annotator_is_refused_the_data_page(page, app_url: str) -> None:
+    sign_in(page, "demo-annotator")
+    assert sidebar_links(page) == ["Home"]
+    page.goto(f"{app_url}/data")
+    sign_in(page, "demo-annotator")
+    page.get_by_text("Not allowed").wait_for()
+    wait_idle(page)
+    assert (
+        page.get_by_test_id("stAlertContentError").inner_text()
+        == "Not allowed: the Data page is not open to the annotator role."
+    )
+    assert page.get_by_text("Import a catalogue").count() == 0
+    assert page.locator('[data-testid="stFileUploader"]').count() == 0
+
+
+def test_wrong_password_then_lockout(page) -> None:
+    for attempt in range(5):
+        page.get_by_label("Username").fill("demo-reviewer")
+        page.get_by_label("Password", exact=True).fill(f"wrong-{attempt}")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_test_id("stAlertContentError").wait_for()
+        wait_idle(page)
+    assert "Too many failed sign-ins" in page.get_by_test_id("stAlertContentError").inner_text()
+    page.get_by_label("Username").fill("demo-reviewer")
+    page.get_by_label("Password", exact=True).fill("labelloop-demo")
+    page.get_by_role("button", name="Sign in").click()
+    wait_idle(page)
+    assert "Too many failed sign-ins" in page.get_by_test_id("stAlertContentError").inner_text()
