@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+WRITE_OPTION = "labelloop_write"
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -27,10 +29,13 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(conn: Any) -> None:
-    """SQLite's default deferred transactions fail with 'database is locked' when two readers
-    both upgrade to writers; taking the write lock at BEGIN makes them queue instead."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Any) -> None:
+    """Write transactions take SQLite's write lock at BEGIN (IMMEDIATE): a deferred transaction
+    that reads and then writes fails at once with 'database is locked' when another writer got
+    there first, whereas an immediate one waits its turn under the busy timeout. Read-only
+    sessions stay deferred so that they never hold up a writer."""
+    immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def new_engine(url: str) -> Engine:
@@ -46,7 +51,7 @@ def new_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
         _set_sqlite_pragmas(dbapi_connection, record)
 
-    event.listen(engine, "begin", _begin_immediate)
+    event.listen(engine, "begin", _begin)
     return engine
 
 
@@ -56,8 +61,26 @@ def engine_for(url: str) -> Engine:
     return new_engine(url)
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+class SessionFactory:
+    """``factory()`` opens a session for reading; ``factory.begin()`` opens one write
+    transaction (one user action), committed on leaving the block and rolled back on error."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
+
+    def __call__(self) -> Session:
+        return self._read()
+
+    def begin(self) -> AbstractContextManager[Session]:
+        return self._write.begin()
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    return SessionFactory(engine)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

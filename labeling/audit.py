@@ -21,10 +21,18 @@ class Actor(Protocol):
     def username(self) -> str: ...
 
 
-def record(session: Session, actor: Actor | None, action: str, **details: Any) -> AuditEvent:
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    actor_name: str | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """``actor_name`` names someone who is not (yet) a signed-in account, such as the username
+    typed into a failed sign-in; with neither, the actor is the system (command line)."""
     event = AuditEvent(
         user_id=actor.id if actor is not None else None,
-        actor=actor.username if actor is not None else details.pop("username", "system"),
+        actor=actor.username if actor is not None else (actor_name or "system"),
         action=action,
         details=details,
     )

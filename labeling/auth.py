@@ -6,6 +6,7 @@ the tests all read one table.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -88,7 +89,8 @@ def user_count(session: Session) -> int:
 
 
 def find_user(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username))
+    """Usernames are matched without regard to case, so "Alice" and "alice" are one account."""
+    return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 
 def create_user(
@@ -101,7 +103,7 @@ def create_user(
     user = User(username=username, password_hash=hash_password(password), role=role, active=True)
     session.add(user)
     session.flush()
-    audit.record(session, actor or user, "user.create", username=username, role=role)
+    audit.record(session, actor, "user.create", username=username, role=role)
     return user
 
 
@@ -182,18 +184,18 @@ def sign_in(
         return SignInOutcome(None, "Enter your username and password.")
     throttle = _throttle(session, username)
     if throttle.locked_until is not None and throttle.locked_until > now:
-        seconds = int((throttle.locked_until - now).total_seconds()) + 1
-        audit.record(session, None, "sign_in.locked", username=username)
+        seconds = max(1, math.ceil((throttle.locked_until - now).total_seconds()))
+        audit.record(session, None, "sign_in.locked", actor_name=username)
         return SignInOutcome(None, f"Too many failed sign-ins. Try again in {seconds} s.")
     user = find_user(session, username)
     if user is None or not user.active or not password_matches(user.password_hash, password):
         throttle.failures = (throttle.failures or 0) + 1
         reason = "inactive" if user is not None and not user.active else "bad credentials"
-        audit.record(session, None, "sign_in.failed", username=username, reason=reason)
+        audit.record(session, None, "sign_in.failed", actor_name=username, reason=reason)
         if throttle.failures >= settings.max_sign_in_failures:
             throttle.failures = 0
             throttle.locked_until = now + timedelta(seconds=settings.lockout_seconds)
-            audit.record(session, None, "sign_in.lockout", username=username)
+            audit.record(session, None, "sign_in.lockout", actor_name=username)
             return SignInOutcome(
                 None, f"Too many failed sign-ins. Try again in {settings.lockout_seconds} s."
             )

@@ -79,6 +79,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             on_existing=args.on_existing,
             taxonomy=taxonomy,
             rejected=rejected,
+            taxonomy_filename=Path(args.taxonomy).name if args.taxonomy else "taxonomy",
         )
     elapsed = time.perf_counter() - started
     if args.json:
@@ -175,7 +176,12 @@ def cmd_init(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             )
             taxonomy = io.parse_taxonomy((DEMO_DIR / "taxonomy.json").read_bytes(), "taxonomy.json")
             report = io.import_catalogue(
-                session, projects, "projects.json", "json", taxonomy=taxonomy
+                session,
+                projects,
+                "projects.json",
+                "json",
+                taxonomy=taxonomy,
+                taxonomy_filename="taxonomy.json",
             )
             out.write(f"loaded the demo catalogue: {report.projects_added} projects\n")
             loaded_demo = True

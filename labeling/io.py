@@ -32,6 +32,8 @@ EVAL_SHARE_PERCENT = 20
 MAX_TITLE_CHARS = 1_000
 MAX_ID_CHARS = 128
 MAX_TAGS_PER_PROJECT = 100
+MAX_TAG_CHARS = 100
+FORBIDDEN_TAG_CHARACTERS = (",", ";")
 
 
 class InputError(ValueError):
@@ -239,7 +241,10 @@ def _json_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
 
 
 def _jsonl_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Split on newlines only: str.splitlines() also breaks at U+2028/U+2029/U+0085, which JSON
+    # allows unescaped inside strings (and our own export writes them so).
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         try:
@@ -249,31 +254,38 @@ def _jsonl_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
 
 
 def _csv_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    """Rows as dicts keyed by lower-cased header names, each with the line its record starts
+    on (a quoted field may span lines, and csv's own line counter lags behind on errors)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = reader.fieldnames
+        header = next(reader, None)
     except csv.Error as error:
         raise InputError(filename, f"not valid CSV: {error}", "line 1") from None
     if not header:
         raise InputError(
             filename, "empty CSV file: expected a header row id,title,description,tags"
         )
-    names = {name.strip().lower() for name in header if name}
+    names = [name.strip().lower() for name in header]
     for required in ("id", "title"):
         if required not in names:
             raise InputError(filename, f"CSV header has no {required!r} column", "line 1")
-    start = 2
-    try:
-        for row in reader:
-            location = f"line {start}"
-            start = reader.line_num + 1
-            if None in row:
-                raise InputError(filename, "more fields than the header has", location)
-            cleaned = {(key or "").strip().lower(): value for key, value in row.items()}
-            cleaned["tags"] = _split_csv_tags(cleaned.get("tags") or "")
-            yield location, cleaned
-    except csv.Error as error:
-        raise InputError(filename, f"not valid CSV: {error}", f"line {reader.line_num}") from None
+    start = reader.line_num + 1
+    while True:
+        location = f"line {start}"
+        try:
+            row = next(reader, None)
+        except csv.Error as error:
+            raise InputError(filename, f"not valid CSV: {error}", location) from None
+        if row is None:
+            return
+        start = reader.line_num + 1
+        if not row:
+            continue
+        if len(row) > len(names):
+            raise InputError(filename, "more fields than the header has", location)
+        record: dict[str, Any] = dict(zip(names, row, strict=False))
+        record["tags"] = _split_csv_tags(record.get("tags") or "")
+        yield location, record
 
 
 def _split_csv_tags(cell: str) -> list[str]:
@@ -330,8 +342,27 @@ def _validated_project(
         raise InputError(filename, "tags must be a list of strings", where)
     if len(tags) > MAX_TAGS_PER_PROJECT:
         raise InputError(filename, f"more than {MAX_TAGS_PER_PROJECT} tags", where)
-    slugs = tuple(dict.fromkeys(slug for slug in map(slugify_tag, tags) if slug))
+    slugs = _checked_slugs(tags, filename, where)
     return RawProject(external_id, title.strip(), description.strip(), slugs, where)
+
+
+def _checked_slugs(names: list[str], filename: str, where: str) -> tuple[str, ...]:
+    """Normalised, de-duplicated tag names. Commas and semicolons are refused because they
+    separate tags in CSV, so such a tag could not survive an export and re-import."""
+    slugs: dict[str, None] = {}
+    for name in names:
+        slug = slugify_tag(name)
+        if not slug:
+            continue
+        if len(slug) > MAX_TAG_CHARS:
+            raise InputError(
+                filename, f"tag {slug[:30]!r}... is longer than {MAX_TAG_CHARS} characters", where
+            )
+        bad = [c for c in FORBIDDEN_TAG_CHARACTERS if c in slug]
+        if bad:
+            raise InputError(filename, f"tag {slug!r} contains {bad[0]!r}", where)
+        slugs[slug] = None
+    return tuple(slugs)
 
 
 def parse_taxonomy(data: bytes, filename: str) -> dict[str, TaxonomyEntry]:
@@ -350,9 +381,10 @@ def parse_taxonomy(data: bytes, filename: str) -> dict[str, TaxonomyEntry]:
         )
     taxonomy: dict[str, TaxonomyEntry] = {}
     for raw_name, spec in raw.items():
-        name = slugify_tag(raw_name)
-        if not name:
+        names = _checked_slugs([raw_name], filename, f"tag {raw_name!r}")
+        if not names:
             raise InputError(filename, "empty tag name", f"tag {raw_name!r}")
+        name = names[0]
         spec = {} if spec is None else spec
         if not isinstance(spec, dict):
             raise InputError(
@@ -376,7 +408,7 @@ def _name_list(value: Any, filename: str, location: str, key: str) -> tuple[str,
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise InputError(filename, f"{key} must be a list of strings", location)
-    return tuple(dict.fromkeys(slug for slug in map(slugify_tag, value) if slug))
+    return _checked_slugs(value, filename, location)
 
 
 def _check_taxonomy(taxonomy: dict[str, TaxonomyEntry], filename: str) -> None:
@@ -522,6 +554,7 @@ def import_catalogue(
     actor: audit.Actor | None = None,
     taxonomy: dict[str, TaxonomyEntry] | None = None,
     rejected: list[RejectedRow] | None = None,
+    taxonomy_filename: str = "taxonomy",
 ) -> ImportReport:
     """Write a parsed catalogue. Runs inside the caller's transaction and raises InputError
     before anything is committed, so a rejected import leaves the database as it was."""
@@ -533,14 +566,15 @@ def import_catalogue(
         rows_rejected=list(rejected or []),
     )
     if taxonomy:
-        report.taxonomy_tags_added = apply_taxonomy(session, taxonomy)
+        report.taxonomy_tags_added = apply_taxonomy(session, taxonomy, taxonomy_filename)
     index = _TagIndex.load(session)
     resolved, unknown = _resolve_tags(projects, index, report)
     report.unknown_tags = dict(unknown)
     if unknown and unknown_tags == "reject":
         raise InputError(
             filename,
-            f"{len(unknown)} unknown tags: {format_counts(dict(unknown))}; "
+            f"{len(unknown)} unknown tag{'s' if len(unknown) != 1 else ''}: "
+            f"{format_counts(dict(unknown))}; "
             "import a taxonomy that has them, or use --unknown-tags create or ignore",
         )
     if unknown and unknown_tags == "create":
@@ -724,11 +758,10 @@ def export_rows(
 def _original_id(external_id: str) -> str | int:
     """Integer ids are stored as text; give them back as integers so that a Made With ML file
     round-trips unchanged."""
-    return (
-        int(external_id)
-        if external_id.isdigit() and not external_id.startswith("0")
-        else external_id
+    plain_integer = (
+        external_id.isascii() and external_id.isdigit() and not external_id.startswith("0")
     )
+    return int(external_id) if plain_integer else external_id
 
 
 def render_export(rows: list[dict[str, Any]], file_format: str) -> str:

@@ -63,6 +63,7 @@ if catalogue_file is not None:
                     actor=user,
                     taxonomy=taxonomy,
                     rejected=rejected,
+                    taxonomy_filename=taxonomy_file.name if taxonomy_file else "taxonomy",
                 )
         except io.InputError as error:
             st.error(

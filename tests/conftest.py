@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
 
-from db.session import new_engine, session_factory, upgrade_to_head
+from db.session import SessionFactory, new_engine, session_factory, upgrade_to_head
 from labeling.config import Settings
 
 POSTGRES_URL = os.environ.get("LABELLOOP_TEST_POSTGRES_URL")
@@ -46,7 +45,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def make_session(engine: Engine) -> sessionmaker[Session]:
+def make_session(engine: Engine) -> SessionFactory:
     return session_factory(engine)
 
 

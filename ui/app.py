@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.orm import Session, sessionmaker
 
-from db.session import engine_for, session_factory, upgrade_to_head
+from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import audit, auth
 from labeling.config import Settings, load_settings
 
@@ -18,7 +17,7 @@ def settings() -> Settings:
 
 
 @st.cache_resource
-def database() -> sessionmaker[Session]:
+def database() -> SessionFactory:
     """One engine per app process; the schema is upgraded once, when the app first runs."""
     engine = engine_for(settings().database_url)
     upgrade_to_head(engine)

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy.orm import Session, sessionmaker
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest, app_test
 
 from db.models import ROLES
-from db.session import new_engine, session_factory, upgrade_to_head
+from db.session import SessionFactory, new_engine, session_factory, upgrade_to_head
 from labeling import auth
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
@@ -36,7 +35,7 @@ def navigation_app(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def app_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+def app_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[SessionFactory]:
     """A migrated empty database the app will use; cached resources are cleared so that the
     app builds its engine and settings from this test's environment."""
     url = f"sqlite:///{tmp_path / 'app.db'}"
@@ -51,7 +50,7 @@ def app_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[ses
 
 
 @pytest.fixture
-def with_users(app_session: sessionmaker[Session]) -> sessionmaker[Session]:
+def with_users(app_session: SessionFactory) -> SessionFactory:
     with app_session.begin() as session:
         for role in ROLES:
             auth.create_user(session, role, PASSWORD, role)
@@ -59,7 +58,7 @@ def with_users(app_session: sessionmaker[Session]) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def app_as(with_users: sessionmaker[Session]) -> Callable[[str], AppTest]:
+def app_as(with_users: SessionFactory) -> Callable[[str], AppTest]:
     """An app already signed in through its own sign-in form as the user of the given role."""
 
     def signed_in(role: str) -> AppTest:

@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 from streamlit.testing.v1 import AppTest
 
 from db.models import AuditEvent, Project, User
+from db.session import SessionFactory
 from labeling import auth, io
 from labeling.text import escape_markdown
 from tests.app.conftest import APP, PASSWORD
@@ -27,7 +27,7 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_first_start_asks_for_the_first_admin(app_session: sessionmaker[Session]) -> None:
+def test_first_start_asks_for_the_first_admin(app_session: SessionFactory) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert at.title[0].value == "Welcome to LabelLoop"
     at.text_input[0].input("root-admin")
@@ -40,7 +40,7 @@ def test_first_start_asks_for_the_first_admin(app_session: sessionmaker[Session]
     assert [b.label for b in at.button] == ["Sign in"]
 
 
-def test_first_admin_form_rejects_mismatched_passwords(app_session: sessionmaker[Session]) -> None:
+def test_first_admin_form_rejects_mismatched_passwords(app_session: SessionFactory) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.text_input[0].input("root-admin")
     at.text_input[1].input("long-enough-1")
@@ -51,13 +51,13 @@ def test_first_admin_form_rejects_mismatched_passwords(app_session: sessionmaker
         assert auth.user_count(session) == 0
 
 
-def test_sign_in_form_has_the_documented_labels(with_users: sessionmaker[Session]) -> None:
+def test_sign_in_form_has_the_documented_labels(with_users: SessionFactory) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert at.button[0].label == "Sign in"
 
 
-def test_wrong_password_is_refused_and_audited(with_users: sessionmaker[Session]) -> None:
+def test_wrong_password_is_refused_and_audited(with_users: SessionFactory) -> None:
     at = AppTest.from_file(APP, default_timeout=30).run()
     at.text_input[0].input("admin")
     at.text_input[1].input("not-the-password")
@@ -76,7 +76,7 @@ def test_admin_sees_home_with_role_and_counts(app_as: Callable[[str], AppTest]) 
 
 
 def test_home_shows_catalogue_counts(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     projects = io.parse_projects(
         b'[{"id": 1, "title": "A", "tags": ["x"]}, {"id": 2, "title": "B", "tags": ["x", "y"]}]',
@@ -120,7 +120,7 @@ def test_manager_opening_users_page_is_refused(app_as: Callable[[str], AppTest])
 
 
 def test_deactivated_user_is_signed_out_on_next_run(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = app_as("reviewer")
     with with_users.begin() as session:
@@ -136,7 +136,7 @@ def test_sign_out_returns_to_the_sign_in_form(app_as: Callable[[str], AppTest]) 
 
 
 def test_admin_data_page_lists_imports_and_prepares_an_export(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     projects = io.parse_projects(
         f'[{{"id": 7, "title": "{HOSTILE_TITLE}", "tags": ["x"]}}]'.encode(), "hostile.json"
@@ -158,7 +158,7 @@ def test_admin_data_page_lists_imports_and_prepares_an_export(
 
 
 def test_admin_adds_a_user_and_changes_roles(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = app_as("admin")
     at.switch_page("pages/users.py").run()
@@ -185,7 +185,7 @@ def test_admin_adds_a_user_and_changes_roles(
 
 
 def test_users_page_refuses_to_demote_the_last_admin(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = app_as("admin")
     at.switch_page("pages/users.py").run()
@@ -199,7 +199,7 @@ def test_users_page_refuses_to_demote_the_last_admin(
 
 
 def test_data_page_upload_previews_literally_and_imports(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = app_as("admin")
     at.switch_page("pages/data.py").run()
@@ -227,7 +227,7 @@ def test_data_page_upload_previews_literally_and_imports(
 
 
 def test_data_page_bad_upload_shows_the_error_and_writes_nothing(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = app_as("admin")
     at.switch_page("pages/data.py").run()
@@ -241,7 +241,7 @@ def test_data_page_bad_upload_shows_the_error_and_writes_nothing(
 
 
 def test_data_page_unknown_tags_rejected_on_import(
-    with_users: sessionmaker[Session], app_as: Callable[[str], AppTest]
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = app_as("admin")
     at.switch_page("pages/data.py").run()
