@@ -59,10 +59,12 @@ user = signed_in_user()
 if user is None:
     with database()() as session:
         has_users = auth.user_count(session) > 0
-    if has_users:
-        sign_in_form()
-    else:
-        first_admin_form()
+    _, middle, _ = st.columns([1, 2, 1])
+    with middle:
+        if has_users:
+            sign_in_form()
+        else:
+            first_admin_form()
     st.stop()
 
 with st.sidebar:
