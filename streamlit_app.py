@@ -3,7 +3,7 @@
 import streamlit as st
 
 from labeling import auth
-from ui.app import USER_KEY, database, settings, sign_out, signed_in_user
+from ui.app import USER_KEY, database, settings, sign_out, signed_in_user, training_worker
 
 st.set_page_config(page_title="LabelLoop", page_icon=":material/label:", layout="wide")
 
@@ -55,6 +55,7 @@ def sign_in_form() -> None:
 # and a page opened by URL by the wrong role runs its own guard and says "Not allowed". The
 # sidebar lists only the pages this role may open.
 navigation = st.navigation(list(PAGES.values()), position="hidden")
+training_worker()
 user = signed_in_user()
 if user is None:
     with database()() as session:

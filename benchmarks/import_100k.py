@@ -27,7 +27,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         projects = write_json(Path(workdir) / "catalogue.json", synthetic_catalogue(args.size))
         os.environ["LABELLOOP_DATABASE_URL"] = f"sqlite:///{workdir}/bench.db"
-        argv = ["import", "--projects", str(projects), "--taxonomy", str(DEMO_DIR / "taxonomy.json")]
+        taxonomy = str(DEMO_DIR / "taxonomy.json")
+        argv = ["import", "--projects", str(projects), "--taxonomy", taxonomy]
         started = time.perf_counter()
         code = cli.main(argv, out=io.StringIO())
         first = time.perf_counter() - started

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,9 +19,9 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import ROLES, Project
+from db.models import ROLES, ModelVersion, Project
 from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import auth, io
+from labeling import auth, io, model_report, registry
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 
@@ -157,6 +158,74 @@ def cmd_users(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     return 0
 
 
+# --- model -----------------------------------------------------------------------------------
+
+
+def _print_progress(stage: str, pct: float) -> None:
+    _progress(f"[{pct:5.1f}%] {stage}")
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Queue a training and run it here, waiting for any training already running elsewhere
+    (the queue runs one at a time per database)."""
+    make_session = open_database(settings)
+    with make_session.begin() as session:
+        version_id = registry.queue_training(session, None).id
+    _progress(f"queued model version {version_id}")
+    while True:
+        with make_session() as session:
+            version = session.get(ModelVersion, version_id)
+            assert version is not None
+            if version.status in ("ready", "failed"):
+                details = registry.version_details(version)
+                break
+        if registry.work_once(make_session, settings, _print_progress) is None:
+            time.sleep(1.0)
+    if args.json:
+        out.write(registry.to_json(details) + "\n")
+    else:
+        out.write(model_report.version_text(details))
+    return 0 if details["status"] == "ready" else 1
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    make_session = open_database(settings)
+    with make_session() as session:
+        if args.models_command == "list":
+            data: Any = [registry.version_summary(v) for v in registry.list_versions(session)]
+            text_ = model_report.versions_table(data)
+        elif args.models_command == "show":
+            data = registry.version_details(_version(session, args.version))
+            text_ = model_report.version_text(data)
+        else:
+            data = registry.compare(_version(session, args.a), _version(session, args.b))
+            text_ = model_report.comparison_text(data)
+    out.write(registry.to_json(data) + "\n" if args.json else text_)
+    return 0
+
+
+def _version(session: Session, version_id: int) -> ModelVersion:
+    version = session.get(ModelVersion, version_id)
+    if version is None:
+        raise UsageError(f"no model version {version_id}; see: python -m labeling models list")
+    return version
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    make_session = open_database(settings)
+    if args.once:
+        job = registry.work_once(make_session, settings, _print_progress)
+        out.write(f"ran model version {job}\n" if job else "no queued training\n")
+        return 0
+    _progress(f"worker polling every {args.poll} s for queued trainings (Ctrl-C stops)")
+    stop = threading.Event()
+    try:
+        registry.run_worker(make_session, settings, stop, args.poll)
+    except KeyboardInterrupt:
+        stop.set()
+    return 0
+
+
 # --- first start -----------------------------------------------------------------------------
 
 
@@ -248,6 +317,28 @@ def build_parser() -> argparse.ArgumentParser:
     deactivate = users_commands.add_parser("deactivate", help="stop an account from signing in")
     deactivate.add_argument("name")
     users.set_defaults(handler=cmd_users)
+
+    train = commands.add_parser("train", help="train a model version now and report it")
+    train.add_argument("--json", action="store_true")
+    train.set_defaults(handler=cmd_train)
+
+    models = commands.add_parser("models", help="list, show and compare model versions")
+    models_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    models_list = models_commands.add_parser("list", help="every version with its F1")
+    models_list.add_argument("--json", action="store_true")
+    show = models_commands.add_parser("show", help="one version: metrics, thresholds, data")
+    show.add_argument("version", type=int)
+    show.add_argument("--json", action="store_true")
+    compare = models_commands.add_parser("compare", help="two versions side by side")
+    compare.add_argument("a", type=int)
+    compare.add_argument("b", type=int)
+    compare.add_argument("--json", action="store_true")
+    models.set_defaults(handler=cmd_models)
+
+    worker = commands.add_parser("worker", help="run queued trainings (for several app replicas)")
+    worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between queue checks")
+    worker.set_defaults(handler=cmd_worker)
 
     init = commands.add_parser("init", help="upgrade the database; optionally load the demo")
     init.add_argument("--demo", action="store_true", help="load the demo into an empty database")

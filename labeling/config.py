@@ -27,6 +27,9 @@ class Settings:
     lockout_seconds: int = 60
     max_text_chars: int = 20_000
     max_import_bytes: int = 200 * 1024 * 1024
+    strategy: str = "threshold_margin"
+    min_positives: int = 5
+    training_stale_seconds: int = 600
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -70,4 +73,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lockout_seconds=_positive_int(env, "LABELLOOP_LOCKOUT_SECONDS", 60),
         max_text_chars=_positive_int(env, "LABELLOOP_MAX_TEXT_CHARS", 20_000),
         max_import_bytes=_positive_int(env, "LABELLOOP_MAX_IMPORT_BYTES", 200 * 1024 * 1024),
+        strategy=env.get("LABELLOOP_STRATEGY") or "threshold_margin",
+        min_positives=_positive_int(env, "LABELLOOP_MIN_POSITIVES", 5),
+        training_stale_seconds=_positive_int(env, "LABELLOOP_TRAINING_STALE_SECONDS", 600),
     )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import audit, auth
+from labeling import audit, auth, registry
 from labeling.config import Settings, load_settings
 
 USER_KEY = "signed_in_user"
+_worker_stops: list[threading.Event] = []
 
 
 @st.cache_resource
@@ -22,6 +25,29 @@ def database() -> SessionFactory:
     engine = engine_for(settings().database_url)
     upgrade_to_head(engine)
     return session_factory(engine)
+
+
+@st.cache_resource
+def training_worker() -> threading.Event:
+    """One background thread per app process runs queued trainings, so that a retrain never
+    blocks a page; several replicas may each run one, the database lets one train at a time.
+    The returned event stops it."""
+    stop = threading.Event()
+    _worker_stops.append(stop)
+    worker = threading.Thread(
+        target=registry.run_worker,
+        args=(database(), settings(), stop),
+        name="labelloop-training-worker",
+        daemon=True,
+    )
+    worker.start()
+    return stop
+
+
+def stop_training_workers() -> None:
+    """Stop every worker this process started (tests, and a clean shutdown)."""
+    while _worker_stops:
+        _worker_stops.pop().set()
 
 
 def signed_in_user() -> auth.SignedInUser | None:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest, app_test
 from db.models import ROLES
 from db.session import SessionFactory, new_engine, session_factory, upgrade_to_head
 from labeling import auth
+from ui.app import stop_training_workers
 
 APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
 PASSWORD = "correct-horse-1"
@@ -45,6 +46,7 @@ def app_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Ses
     engine = new_engine(url)
     upgrade_to_head(engine)
     yield session_factory(engine)
+    stop_training_workers()
     st.cache_resource.clear()
     engine.dispose()
 

@@ -1,0 +1,63 @@
+"""Text -> feature matrix. TF-IDF of title and description, fitted on training projects only.
+
+Fitting on every project (evaluation split included) looks harmless but costs accuracy: terms
+the model never saw with a label take weight in the L2-normalised vectors and pull the
+probabilities of every tag down (DESIGN.md measured about 0.1 weighted F1 on a real catalogue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    word_ngram_max: int = 2
+    char_ngrams: bool = True
+    char_ngram_min: int = 3
+    char_ngram_max: int = 5
+    min_df: int = 2
+    char_max_df: float = 0.3
+    max_features: int = 300_000
+    title_repeats: int = 2
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def project_text(title: str, description: str, title_repeats: int = 2) -> str:
+    """A title says more about a project's topic than a sentence of its description, so it is
+    repeated to weigh more in the bag of words."""
+    return " ".join([title] * title_repeats + [description])
+
+
+def build_vectorizer(params: FeatureParams) -> TfidfVectorizer | FeatureUnion:
+    """Word n-grams carry the topic; character n-grams catch spelling variants and compound
+    names (PyTorch / pytorch-lightning, GANs / GAN) that a small catalogue sees only once."""
+    words = TfidfVectorizer(
+        ngram_range=(1, params.word_ngram_max),
+        min_df=params.min_df,
+        max_features=params.max_features,
+        sublinear_tf=True,
+        strip_accents="unicode",
+        lowercase=True,
+        dtype=np.float32,
+    )
+    if not params.char_ngrams:
+        return words
+    characters = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(params.char_ngram_min, params.char_ngram_max),
+        min_df=params.min_df,
+        max_df=params.char_max_df,
+        max_features=params.max_features,
+        sublinear_tf=True,
+        strip_accents="unicode",
+        lowercase=True,
+        dtype=np.float32,
+    )
+    return FeatureUnion([("words", words), ("chars", characters)])

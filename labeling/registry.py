@@ -1,0 +1,529 @@
+"""Model versions: training jobs, their progress, their artifacts and the stored scores.
+
+A training job is a ModelVersion row. Workers claim queued rows one at a time per database,
+report progress on the row, write the artifact atomically and only then mark the version ready
+in one transaction with its predictions, so a crash at any point leaves the previous ready
+version serving and never a version pointing at a missing file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from db.models import ModelVersion, Prediction, Project, Tag, User, utcnow
+from db.session import SessionFactory
+from labeling import audit
+from labeling.annotations import all_label_states
+from labeling.config import Settings
+from labeling.features import project_text
+from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model
+from labeling.strategies import STRATEGIES, uncertainty_scores
+
+logger = logging.getLogger(__name__)
+CLAIM_LOCK_KEY = 4_145_001
+KEPT_PREDICTION_VERSIONS = 2
+STORED_PROBABILITY_FLOOR = 0.005
+
+
+class TrainingError(RuntimeError):
+    """A training that cannot run (no labels, no trainable tag); shown to the person who asked."""
+
+
+@dataclass(frozen=True)
+class CorpusRows:
+    """Every project's id, text, split and effective label, in id order."""
+
+    ids: list[int]
+    texts: list[str]
+    splits: list[str]
+    labels: list[frozenset[str] | None]
+
+
+def load_corpus(session: Session, trust_source_tags: bool, title_repeats: int) -> CorpusRows:
+    states = all_label_states(session, trust_source_tags)
+    rows = session.execute(
+        select(Project.id, Project.title, Project.description, Project.split).order_by(Project.id)
+    ).all()
+    labels: list[frozenset[str] | None] = []
+    for project_id, *_ in rows:
+        state = states[project_id]
+        usable = state.label_source != "none" and (state.tags or state.label_source != "source")
+        labels.append(frozenset(state.tags) if usable else None)
+    return CorpusRows(
+        ids=[row[0] for row in rows],
+        texts=[project_text(row[1], row[2], title_repeats) for row in rows],
+        splits=[row[3] for row in rows],
+        labels=labels,
+    )
+
+
+def label_snapshot(corpus: CorpusRows) -> dict[str, Any]:
+    """What a version was trained on, so two versions' numbers can be compared knowingly."""
+    counts: dict[str, int] = {}
+    digest = hashlib.sha256()
+    labelled = {"train": 0, "eval": 0}
+    for project_id, split, tags in zip(corpus.ids, corpus.splits, corpus.labels, strict=True):
+        if tags is None:
+            continue
+        labelled[split] += 1
+        digest.update(f"{project_id}:{','.join(sorted(tags))};".encode())
+        if split == "train":
+            for tag in tags:
+                counts[tag] = counts.get(tag, 0) + 1
+    return {
+        "train_projects": labelled["train"],
+        "eval_projects": labelled["eval"],
+        "tag_counts": dict(sorted(counts.items())),
+        "hash": digest.hexdigest()[:16],
+    }
+
+
+# --- queue and claim -------------------------------------------------------------------------
+
+
+def queue_training(
+    session: Session, actor: audit.Actor | None, params: ModelParams | None = None
+) -> ModelVersion:
+    """Queue a retrain; if one is already waiting, that one is returned instead of a second,
+    so that impatient clicks do not pile up identical jobs."""
+    waiting = session.scalar(
+        select(ModelVersion).where(ModelVersion.status == "queued").order_by(ModelVersion.id)
+    )
+    if waiting is not None:
+        return waiting
+    version = ModelVersion(
+        status="queued",
+        params=(params or ModelParams()).to_dict(),
+        created_by_id=actor.id if actor is not None else None,
+        progress_stage="queued",
+    )
+    session.add(version)
+    session.flush()
+    audit.record(session, actor, "train.queue", version=version.id)
+    return version
+
+
+def claim_next_job(
+    make_session: SessionFactory, stale_after: timedelta, now: datetime | None = None
+) -> int | None:
+    """Atomically move the oldest queued job to 'training', unless a live training runs.
+
+    A training whose heartbeat is older than ``stale_after`` belongs to a worker that died:
+    it is marked failed so that the queue moves on. SQLite serialises this transaction with
+    BEGIN IMMEDIATE; PostgreSQL with a transaction-scoped advisory lock, so two workers on two
+    machines never both claim."""
+    now = now or utcnow()
+    with make_session.begin() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
+        session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.status == "training", ModelVersion.heartbeat_at < now - stale_after)
+            .values(
+                status="failed",
+                error="the training worker stopped without finishing (no heartbeat)",
+                finished_at=now,
+                progress_stage="failed",
+            )
+        )
+        running = session.scalar(
+            select(func.count()).select_from(ModelVersion).where(ModelVersion.status == "training")
+        )
+        if running:
+            return None
+        job_id = session.scalar(
+            select(ModelVersion.id)
+            .where(ModelVersion.status == "queued")
+            .order_by(ModelVersion.id)
+            .limit(1)
+        )
+        if job_id is None:
+            return None
+        claimed = session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.id == job_id, ModelVersion.status == "queued")
+            .values(
+                status="training",
+                started_at=now,
+                heartbeat_at=now,
+                progress_stage="starting",
+                progress_pct=0.0,
+            )
+        )
+        return job_id if claimed.rowcount == 1 else None
+
+
+def _report_progress(make_session: SessionFactory, version_id: int, stage: str, pct: float) -> None:
+    with make_session.begin() as session:
+        session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.id == version_id)
+            .values(progress_stage=stage, progress_pct=round(pct, 1), heartbeat_at=utcnow())
+        )
+
+
+# --- training --------------------------------------------------------------------------------
+
+
+def artifact_path(settings: Settings, version_id: int) -> Path:
+    return settings.data_dir / "models" / f"model-{version_id}.joblib"
+
+
+def write_artifact_atomically(model: TagModel, path: Path) -> None:
+    """Temp file in the same directory, then rename: readers see the old file or the whole
+    new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".joblib")
+    os.close(handle)
+    try:
+        joblib.dump(model, temp_name)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+@lru_cache(maxsize=4)
+def load_artifact(path: str) -> TagModel:
+    return joblib.load(path)
+
+
+def _active_tag_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Tag.name).where(Tag.active.is_(True)).order_by(Tag.name)))
+
+
+def _scores(settings: Settings, model: TagModel, probabilities: np.ndarray) -> np.ndarray:
+    """The per-project score serving orders by (higher = serve sooner), for the active
+    strategy; random gets a stable pseudo-random order instead."""
+    if settings.strategy not in STRATEGIES:
+        raise TrainingError(
+            f"unknown strategy {settings.strategy!r} in LABELLOOP_STRATEGY; "
+            f"choose one of: {', '.join(STRATEGIES)}"
+        )
+    if settings.strategy in ("random", "ranked_batch"):
+        name = "threshold_margin" if settings.strategy == "ranked_batch" else None
+        if name is None:
+            return np.random.default_rng(model.params.seed).random(probabilities.shape[0])
+        return uncertainty_scores(name, probabilities, model.thresholds_)
+    return uncertainty_scores(settings.strategy, probabilities, model.thresholds_)
+
+
+def train_version(
+    make_session: SessionFactory,
+    version_id: int,
+    settings: Settings,
+    progress: Callable[[str, float], None] | None = None,
+) -> None:
+    """Run one claimed job to the end: ready with metrics and predictions, or failed with
+    the reason. Exceptions are recorded on the version, not raised."""
+    started = time.perf_counter()
+
+    def report(stage: str, pct: float) -> None:
+        _report_progress(make_session, version_id, stage, pct)
+        if progress:
+            progress(stage, pct)
+
+    path = artifact_path(settings, version_id)
+    try:
+        with make_session() as session:
+            version = session.get(ModelVersion, version_id)
+            assert version is not None
+            params = replace(
+                ModelParams.from_dict(version.params or {}), min_positives=settings.min_positives
+            )
+            report("loading labels", 5)
+            corpus = load_corpus(session, settings.trust_source_tags, params.features.title_repeats)
+            candidate_tags = _active_tag_names(session)
+        model, evaluation, snapshot = _fit_and_evaluate(corpus, candidate_tags, params, report)
+        report("scoring every project", 85)
+        probabilities = model.predict_proba_texts(corpus.texts)
+        scores = _scores(settings, model, probabilities)
+        report("saving", 95)
+        write_artifact_atomically(model, path)
+        _finish_ready(
+            make_session,
+            version_id,
+            model,
+            corpus,
+            probabilities,
+            scores,
+            evaluation,
+            snapshot,
+            params,
+            str(path),
+            time.perf_counter() - started,
+        )
+    except Exception as error:  # any failure must end as a failed version, never a crash
+        path.unlink(missing_ok=True)
+        _finish_failed(make_session, version_id, error, time.perf_counter() - started)
+
+
+def _fit_and_evaluate(
+    corpus: CorpusRows,
+    candidate_tags: list[str],
+    params: ModelParams,
+    report: Callable[[str, float], None],
+) -> tuple[TagModel, dict[str, Any], dict[str, Any]]:
+    train = [
+        i
+        for i, (s, y) in enumerate(zip(corpus.splits, corpus.labels, strict=True))
+        if s == "train" and y is not None
+    ]
+    held_out = [
+        i
+        for i, (s, y) in enumerate(zip(corpus.splits, corpus.labels, strict=True))
+        if s == "eval" and y is not None
+    ]
+    if not train:
+        raise TrainingError("no labelled training projects yet: import projects with tags first")
+    snapshot = label_snapshot(corpus)
+
+    def fit_progress(stage: str, fraction: float) -> None:
+        report(stage, 10 + 60 * fraction)
+
+    model = fit_tag_model(
+        [corpus.texts[i] for i in train],
+        [corpus.labels[i] for i in train],  # type: ignore[misc]
+        candidate_tags,
+        params,
+        fit_progress,
+    )
+    report("evaluating on the evaluation split", 75)
+    if held_out:
+        eval_probabilities = model.predict_proba_texts([corpus.texts[i] for i in held_out])
+        truth = [corpus.labels[i] for i in held_out]
+        evaluation = evaluate(truth, model.decide(eval_probabilities), model.tags)  # type: ignore[arg-type]
+    else:
+        evaluation = {"overall": {"projects": 0}, "per_class": {}}
+    evaluation["not_enough_data"] = model.not_enough_data
+    return model, evaluation, snapshot
+
+
+def _prediction_rows(
+    version_id: int,
+    corpus: CorpusRows,
+    model: TagModel,
+    probabilities: np.ndarray,
+    scores: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Probabilities under half a percent are left out: they are never suggested and make up
+    most of the storage at 100,000 projects."""
+    rounded = np.round(probabilities, 4)
+    rows = []
+    for row, project_id in enumerate(corpus.ids):
+        kept = np.flatnonzero(rounded[row] >= STORED_PROBABILITY_FLOOR)
+        rows.append(
+            {
+                "model_version_id": version_id,
+                "project_id": project_id,
+                "probabilities": {model.tags[j]: float(rounded[row, j]) for j in kept},
+                "uncertainty": float(scores[row]),
+            }
+        )
+    return rows
+
+
+def _finish_ready(
+    make_session: SessionFactory,
+    version_id: int,
+    model: TagModel,
+    corpus: CorpusRows,
+    probabilities: np.ndarray,
+    scores: np.ndarray,
+    evaluation: dict[str, Any],
+    snapshot: dict[str, Any],
+    params: ModelParams,
+    path: str,
+    duration: float,
+) -> None:
+    rows = _prediction_rows(version_id, corpus, model, probabilities, scores)
+    with make_session.begin() as session:
+        previous = current_version(session)
+        if previous is not None:
+            evaluation["deltas"] = metric_deltas(previous.metrics, evaluation)
+            evaluation["previous_version"] = previous.id
+        for start in range(0, len(rows), 5_000):
+            session.execute(insert(Prediction), rows[start : start + 5_000])
+        version = session.get(ModelVersion, version_id)
+        assert version is not None
+        version.status = "ready"
+        version.params = params.to_dict()
+        version.metrics = evaluation
+        version.thresholds = model.threshold_map()
+        version.label_snapshot = snapshot
+        version.artifact_path = path
+        version.duration_s = round(duration, 3)
+        version.finished_at = utcnow()
+        version.progress_stage = "ready"
+        version.progress_pct = 100.0
+        _drop_old_predictions(session)
+        audit.record(
+            session,
+            session.get(User, version.created_by_id) if version.created_by_id else None,
+            "train.ready",
+            version=version_id,
+            weighted_f1=evaluation["overall"].get("weighted_f1"),
+        )
+
+
+def _finish_failed(
+    make_session: SessionFactory, version_id: int, error: Exception, duration: float
+) -> None:
+    message = (
+        str(error)
+        if isinstance(error, TrainingError | ValueError)
+        else (f"{type(error).__name__}: {error}")
+    )
+    with make_session.begin() as session:
+        session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.id == version_id)
+            .values(
+                status="failed",
+                error=message,
+                duration_s=round(duration, 3),
+                finished_at=utcnow(),
+                progress_stage="failed",
+            )
+        )
+        audit.record(session, None, "train.failed", version=version_id, error=message)
+
+
+def _drop_old_predictions(session: Session) -> None:
+    """Only the newest ready versions' scores are kept; older ones would only grow the table."""
+    kept = (
+        select(ModelVersion.id)
+        .where(ModelVersion.status == "ready")
+        .order_by(ModelVersion.id.desc())
+        .limit(KEPT_PREDICTION_VERSIONS)
+    )
+    session.execute(
+        delete(Prediction).where(Prediction.model_version_id.not_in(kept.scalar_subquery()))
+    )
+
+
+# --- reading versions ------------------------------------------------------------------------
+
+
+def current_version(session: Session) -> ModelVersion | None:
+    """The newest ready version: what the app serves, whatever is queued, training or failed."""
+    return session.scalar(
+        select(ModelVersion)
+        .where(ModelVersion.status == "ready")
+        .order_by(ModelVersion.id.desc())
+        .limit(1)
+    )
+
+
+def list_versions(session: Session) -> list[ModelVersion]:
+    return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
+
+
+def metric_deltas(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Change of every overall and per-class metric from one version to the next (after minus
+    before); tags present in only one of them are left out."""
+    overall = {
+        key: round(value - before.get("overall", {})[key], 4)
+        for key, value in after.get("overall", {}).items()
+        if key.endswith("_f1") and key in before.get("overall", {})
+    }
+    per_class = {
+        tag: {
+            key: round(values[key] - before["per_class"][tag][key], 4)
+            for key in ("precision", "recall", "f1")
+        }
+        for tag, values in after.get("per_class", {}).items()
+        if tag in before.get("per_class", {})
+    }
+    return {"overall": overall, "per_class": per_class}
+
+
+def version_summary(version: ModelVersion) -> dict[str, Any]:
+    overall = (version.metrics or {}).get("overall", {})
+    return {
+        "version": version.id,
+        "status": version.status,
+        "created_at": version.created_at.isoformat(timespec="seconds"),
+        "duration_s": version.duration_s,
+        "progress": f"{version.progress_stage} {version.progress_pct:.0f}%",
+        "train_projects": (version.label_snapshot or {}).get("train_projects"),
+        "eval_projects": overall.get("projects"),
+        "micro_f1": overall.get("micro_f1"),
+        "macro_f1": overall.get("macro_f1"),
+        "weighted_f1": overall.get("weighted_f1"),
+        "samples_f1": overall.get("samples_f1"),
+        "error": version.error,
+    }
+
+
+def version_details(version: ModelVersion) -> dict[str, Any]:
+    return {
+        **version_summary(version),
+        "params": version.params,
+        "label_snapshot": version.label_snapshot,
+        "thresholds": version.thresholds,
+        "metrics": version.metrics,
+        "artifact_path": version.artifact_path,
+    }
+
+
+def compare(a: ModelVersion, b: ModelVersion) -> dict[str, Any]:
+    return {
+        "a": version_summary(a),
+        "b": version_summary(b),
+        "b_minus_a": metric_deltas(a.metrics or {}, b.metrics or {}),
+    }
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+def work_once(
+    make_session: SessionFactory,
+    settings: Settings,
+    progress: Callable[[str, float], None] | None = None,
+) -> int | None:
+    """Claim and run one job; returns its id, or None when there was nothing to do."""
+    job = claim_next_job(make_session, timedelta(seconds=settings.training_stale_seconds))
+    if job is not None:
+        train_version(make_session, job, settings, progress)
+    return job
+
+
+def run_worker(
+    make_session: SessionFactory,
+    settings: Settings,
+    stop: threading.Event,
+    poll_seconds: float = 2.0,
+) -> None:
+    """Poll for queued jobs until ``stop`` is set; used by the app's background thread and by
+    ``python -m labeling worker``."""
+    while not stop.is_set():
+        try:
+            ran = work_once(make_session, settings)
+        except Exception:  # the database may be briefly unreachable; keep polling
+            logger.exception("training worker: claiming a job failed")
+            ran = None
+        if ran is None:
+            stop.wait(poll_seconds)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, default=str)

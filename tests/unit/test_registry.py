@@ -1,0 +1,247 @@
+"""Model registry: training jobs from queue to ready or failed, stored scores, and workers."""
+
+from __future__ import annotations
+
+import io as stdio
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from db.models import Annotation, ModelVersion, Prediction, Project, User, utcnow
+from db.session import SessionFactory
+from labeling import cli, io, registry
+from labeling.config import Settings
+from labeling.synthetic import DEMO_DIR
+
+STALE = timedelta(seconds=600)
+
+
+@pytest.fixture
+def demo_db(make_session: SessionFactory) -> SessionFactory:
+    projects = io.parse_projects((DEMO_DIR / "projects.json").read_bytes(), "projects.json")
+    taxonomy = io.parse_taxonomy((DEMO_DIR / "taxonomy.json").read_bytes(), "taxonomy.json")
+    with make_session.begin() as session:
+        io.import_catalogue(session, projects, "projects.json", "json", taxonomy=taxonomy)
+    return make_session
+
+
+def _train(make_session: SessionFactory, settings: Settings) -> ModelVersion:
+    with make_session.begin() as session:
+        version_id = registry.queue_training(session, None).id
+    assert registry.work_once(make_session, settings) == version_id
+    with make_session() as session:
+        version = session.get(ModelVersion, version_id)
+        assert version is not None
+        return version
+
+
+def test_training_makes_a_ready_version_with_metrics_thresholds_and_scores(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    version = _train(demo_db, settings)
+    assert version.status == "ready", version.error
+    assert version.progress_pct == 100.0
+    overall = version.metrics["overall"]
+    assert set(overall) == {"micro_f1", "macro_f1", "weighted_f1", "samples_f1", "projects"}
+    assert overall["projects"] == 55
+    assert 0.5 < overall["weighted_f1"] <= 1.0
+    assert set(version.metrics["per_class"]) == set(version.thresholds)
+    assert len(version.thresholds) == 28
+    assert all(0.05 <= t <= 0.95 for t in version.thresholds.values())
+    assert version.label_snapshot["train_projects"] == 265
+    assert len(version.label_snapshot["hash"]) == 16
+    assert Path(version.artifact_path).exists()
+    with demo_db() as session:
+        stored = session.scalar(
+            select(func.count())
+            .select_from(Prediction)
+            .where(Prediction.model_version_id == version.id)
+        )
+        assert stored == 320
+        one = session.scalars(select(Prediction).limit(1)).one()
+        assert all(0.0 <= p <= 1.0 for p in one.probabilities.values())
+
+
+def test_artifact_predicts_what_was_stored(demo_db: SessionFactory, settings: Settings) -> None:
+    version = _train(demo_db, settings)
+    model = registry.load_artifact(version.artifact_path)
+    with demo_db() as session:
+        project = session.scalars(select(Project).order_by(Project.id).limit(1)).one()
+        stored = session.get(Prediction, (version.id, project.id))
+    assert stored is not None
+    probabilities = model.predict_proba_texts(
+        [registry.project_text(project.title, project.description, 2)]
+    )[0]
+    for tag, value in stored.probabilities.items():
+        assert probabilities[model.tags.index(tag)] == pytest.approx(value, abs=1e-4)
+
+
+def test_tags_with_too_few_projects_are_reported_not_dropped(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    rare = io.parse_projects(
+        b'[{"id": "r1", "title": "Quantum kernels", "tags": ["quantum-ml"]},'
+        b' {"id": "r2", "title": "Qubits for classifiers", "tags": ["quantum-ml"]}]',
+        "rare.json",
+    )
+    with demo_db.begin() as session:
+        io.import_catalogue(session, rare, "rare.json", "json", unknown_tags="create")
+    version = _train(demo_db, settings)
+    train_count = sum(io.split_for(pid) == "train" for pid in ("r1", "r2"))
+    assert version.metrics["not_enough_data"] == {"quantum-ml": train_count}
+    assert "quantum-ml" not in version.thresholds
+
+
+def test_second_version_records_deltas_against_the_first(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    first = _train(demo_db, settings)
+    second = _train(demo_db, settings)
+    assert second.metrics["previous_version"] == first.id
+    assert second.metrics["deltas"]["overall"]["weighted_f1"] == pytest.approx(
+        second.metrics["overall"]["weighted_f1"] - first.metrics["overall"]["weighted_f1"], abs=1e-4
+    )
+    comparison = registry.compare(first, second)
+    assert comparison["b_minus_a"] == second.metrics["deltas"]
+
+
+def test_only_the_two_newest_versions_keep_their_scores(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    versions = [_train(demo_db, settings).id for _ in range(3)]
+    with demo_db() as session:
+        kept = set(session.scalars(select(Prediction.model_version_id).distinct()))
+    assert kept == set(versions[1:])
+
+
+def test_training_uses_effective_labels(demo_db: SessionFactory, settings: Settings) -> None:
+    with demo_db.begin() as session:
+        user = User(username="ann", password_hash="x", role="annotator")
+        session.add(user)
+        session.flush()
+        project = session.scalars(select(Project).order_by(Project.id).limit(1)).one()
+        session.add(Annotation(project_id=project.id, user_id=user.id, tags=["audio"]))
+    with demo_db() as session:
+        corpus = registry.load_corpus(session, True, 2)
+    assert corpus.labels[corpus.ids.index(project.id)] == frozenset({"audio"})
+
+
+def test_a_failed_training_keeps_the_previous_version_serving(
+    demo_db: SessionFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _train(demo_db, settings)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise MemoryError("out of memory while fitting")
+
+    monkeypatch.setattr(registry, "fit_tag_model", broken)
+    failed = _train(demo_db, settings)
+    assert failed.status == "failed"
+    assert failed.error == "MemoryError: out of memory while fitting"
+    assert not registry.artifact_path(settings, failed.id).exists()
+    with demo_db() as session:
+        current = registry.current_version(session)
+        assert current is not None and current.id == first.id
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Prediction)
+                .where(Prediction.model_version_id == failed.id)
+            )
+            == 0
+        )
+
+
+def test_a_killed_training_leaves_the_previous_version_and_is_failed_when_stale(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    first = _train(demo_db, settings)
+    with demo_db.begin() as session:
+        killed = registry.queue_training(session, None).id
+    assert registry.claim_next_job(demo_db, STALE) == killed
+    # The worker dies here: no progress, no heartbeat, no artifact.
+    with demo_db.begin() as session:
+        waiting = registry.queue_training(session, None).id
+    assert registry.claim_next_job(demo_db, STALE) is None
+    with demo_db() as session:
+        assert registry.current_version(session).id == first.id
+    later = utcnow() + STALE + timedelta(seconds=1)
+    assert registry.claim_next_job(demo_db, STALE, now=later) == waiting
+    with demo_db() as session:
+        dead = session.get(ModelVersion, killed)
+        assert dead.status == "failed"
+        assert dead.error == "the training worker stopped without finishing (no heartbeat)"
+
+
+def test_training_an_empty_catalogue_fails_with_a_reason(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    version = _train(make_session, settings)
+    assert version.status == "failed"
+    assert version.error == "no labelled training projects yet: import projects with tags first"
+
+
+def test_queueing_twice_returns_the_waiting_job(make_session: SessionFactory) -> None:
+    with make_session.begin() as session:
+        first = registry.queue_training(session, None).id
+    with make_session.begin() as session:
+        assert registry.queue_training(session, None).id == first
+
+
+def _race_for_a_job(
+    make_session: SessionFactory, barrier: threading.Barrier, claims: list[int | None]
+) -> None:
+    barrier.wait()
+    claims.append(registry.claim_next_job(make_session, STALE))
+
+
+@pytest.mark.parametrize("queued_jobs", [1, 2])
+def test_two_workers_never_claim_at_the_same_time(
+    make_session: SessionFactory, queued_jobs: int
+) -> None:
+    """Both workers race for the queue many times; every round exactly one of them wins, and
+    with two jobs queued the second stays queued while the first is training."""
+    for _ in range(5):
+        with make_session.begin() as session:
+            session.execute(ModelVersion.__table__.delete())
+            for _ in range(queued_jobs):
+                session.add(ModelVersion(status="queued"))
+        barrier = threading.Barrier(2)
+        claims: list[int | None] = []
+        threads = [
+            threading.Thread(target=_race_for_a_job, args=(make_session, barrier, claims))
+            for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sum(c is not None for c in claims) == 1
+        with make_session() as session:
+            statuses = sorted(session.scalars(select(ModelVersion.status)))
+        assert statuses == sorted(["training"] + ["queued"] * (queued_jobs - 1))
+
+
+def test_cli_train_models_and_worker(
+    demo_db: SessionFactory, cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = stdio.StringIO()
+    assert cli.main(["train", "--json"], out=out) == 0
+    trained = json.loads(out.getvalue())
+    assert trained["status"] == "ready"
+    assert "cross-validating thresholds" in capsys.readouterr().err
+    out = stdio.StringIO()
+    assert cli.main(["models", "list", "--json"], out=out) == 0
+    assert [v["version"] for v in json.loads(out.getvalue())] == [trained["version"]]
+    out = stdio.StringIO()
+    assert cli.main(["models", "show", str(trained["version"])], out=out) == 0
+    assert "weighted_f1" in out.getvalue() and "thresh" in out.getvalue()
+    assert cli.main(["models", "show", "99"], out=stdio.StringIO()) == 2
+    assert "no model version 99" in capsys.readouterr().err
+    out = stdio.StringIO()
+    assert cli.main(["worker", "--once"], out=out) == 0
+    assert out.getvalue() == "no queued training\n"
