@@ -36,7 +36,7 @@ class ModelParams:
     char_ngram_max_projects: int = 20_000
     min_positives: int = 5
     cv_folds: int = 3
-    cv_max_projects: int = 20_000
+    cv_max_projects: int = 10_000
     ensure_one_tag: bool = True
     seed: int = 0
 

@@ -266,7 +266,6 @@ def train_version(
             scores,
             evaluation,
             snapshot,
-            params,
             str(path),
             time.perf_counter() - started,
         )
@@ -349,7 +348,6 @@ def _finish_ready(
     scores: np.ndarray,
     evaluation: dict[str, Any],
     snapshot: dict[str, Any],
-    params: ModelParams,
     path: str,
     duration: float,
 ) -> None:
@@ -364,7 +362,7 @@ def _finish_ready(
         version = session.get(ModelVersion, version_id)
         assert version is not None
         version.status = "ready"
-        version.params = params.to_dict()
+        version.params = model.params.to_dict()
         version.metrics = evaluation
         version.thresholds = model.threshold_map()
         version.label_snapshot = snapshot

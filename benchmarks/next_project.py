@@ -1,0 +1,114 @@
+"""Time "which project next?" over stored scores at 100,000 projects: the indexed query the
+Annotate page runs, with judged and leased projects mixed in, and print p50/p95 as JSON.
+
+Usage: python -m benchmarks.next_project [--size N] [--queries Q]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert
+
+from db.models import Annotation, Lease, ModelVersion, Prediction, Project, User, utcnow
+from db.session import engine_for, session_factory, upgrade_to_head
+from labeling.io import split_for
+from labeling.sampler import next_scored_project
+
+
+def populate(make_session, size: int, rng: np.random.Generator) -> tuple[int, list[int]]:
+    with make_session.begin() as session:
+        users = [User(username=f"u{i}", password_hash="x", role="annotator") for i in range(20)]
+        session.add_all(users)
+        version = ModelVersion(status="ready")
+        session.add(version)
+        session.flush()
+        rows = [
+            {
+                "external_id": f"p{i}",
+                "title": f"Project {i}",
+                "description": "",
+                "split": split_for(f"p{i}"),
+            }
+            for i in range(size)
+        ]
+        session.execute(insert(Project), rows)
+        scores = rng.random(size)
+        session.execute(
+            insert(Prediction),
+            [
+                {
+                    "model_version_id": version.id,
+                    "project_id": i + 1,
+                    "probabilities": {"tag": 0.5},
+                    "uncertainty": float(scores[i]),
+                }
+                for i in range(size)
+            ],
+        )
+        top = np.argsort(-scores)[:5_000] + 1
+        session.execute(
+            insert(Annotation),
+            [
+                {"project_id": int(p), "user_id": users[k % 20].id, "tags": ["tag"]}
+                for k, p in enumerate(top[:4_000])
+            ],
+        )
+        later = utcnow() + timedelta(minutes=10)
+        session.execute(
+            insert(Lease),
+            [
+                {"project_id": int(p), "user_id": users[k % 20].id, "expires_at": later}
+                for k, p in enumerate(top[4_000:4_050])
+            ],
+        )
+        return version.id, [u.id for u in users]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as workdir:
+        url = f"sqlite:///{Path(workdir) / 'bench.db'}"
+        make_session = session_factory(engine_for(url))
+        upgrade_to_head(make_session.engine)
+        version_id, user_ids = populate(make_session, args.size, rng)
+        timings = []
+        for number in range(args.queries):
+            started = time.perf_counter()
+            with make_session() as session:
+                project = next_scored_project(session, user_ids[number % 20], version_id)
+            timings.append((time.perf_counter() - started) * 1000)
+            assert project is not None
+    timings.sort()
+    json.dump(
+        {
+            "benchmark": "next_project_from_stored_scores",
+            "projects": args.size,
+            "judged_projects": 4_000,
+            "leased_projects": 50,
+            "queries": args.queries,
+            "p50_ms": round(statistics.median(timings), 2),
+            "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 2),
+            "max_ms": round(timings[-1], 2),
+            "target_p95_ms": 50,
+        },
+        sys.stdout,
+        indent=2,
+    )
+    print()
+
+
+if __name__ == "__main__":
+    main()
