@@ -226,6 +226,48 @@ def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
+# --- simulation ------------------------------------------------------------------------------
+
+
+def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """Replay a fully labelled catalogue; no database is touched."""
+    from labeling import charts, simulate
+
+    projects_path, taxonomy_path = Path(args.projects), Path(args.taxonomy)
+    projects = io.parse_projects(
+        io.read_file_bytes(projects_path, settings.max_import_bytes),
+        projects_path.name,
+        max_text_chars=settings.max_text_chars,
+    )
+    taxonomy_bytes = io.read_file_bytes(taxonomy_path, settings.max_import_bytes)
+    io.parse_taxonomy(taxonomy_bytes, taxonomy_path.name)
+    try:
+        result = simulate.run_simulation(
+            projects,
+            json.loads(taxonomy_bytes.decode("utf-8-sig")),
+            [name.strip() for name in args.strategies.split(",") if name.strip()],
+            seed_size=args.seed_size,
+            batch_size=args.batch_size,
+            budget=args.budget,
+            repeats=args.repeats,
+            progress=_progress,
+            seed=args.seed,
+            n_jobs=args.jobs,
+        )
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    written = [out_path]
+    for metric in ("weighted_f1", "macro_f1"):
+        chart = charts.simulation_chart(result, metric)
+        written += charts.save_chart(chart, out_path.with_name(f"{out_path.stem}-{metric}"))
+    out.write(simulate.format_table(simulate.summary_table(result)))
+    out.write("\nwrote " + ", ".join(str(path) for path in written) + "\n")
+    return 0
+
+
 # --- first start -----------------------------------------------------------------------------
 
 
@@ -339,6 +381,19 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between queue checks")
     worker.set_defaults(handler=cmd_worker)
+
+    sim = commands.add_parser("simulate", help="replay a labelled catalogue to compare strategies")
+    sim.add_argument("--projects", required=True, help="fully labelled catalogue (JSON/CSV/JSONL)")
+    sim.add_argument("--taxonomy", required=True, help="tags.json of that catalogue")
+    sim.add_argument("--strategies", default="random,threshold_margin,max_score")
+    sim.add_argument("--seed-size", type=int, default=50, help="labelled projects to start from")
+    sim.add_argument("--batch-size", type=int, default=25, help="projects revealed per round")
+    sim.add_argument("--budget", type=int, default=300, help="labels to stop at (seed included)")
+    sim.add_argument("--repeats", type=int, default=3, help="runs with different seed sets")
+    sim.add_argument("--seed", type=int, default=0, help="base random seed")
+    sim.add_argument("--jobs", type=int, default=1, help="worker processes")
+    sim.add_argument("--out", required=True, help="JSON result file; charts are written beside it")
+    sim.set_defaults(handler=cmd_simulate)
 
     init = commands.add_parser("init", help="upgrade the database; optionally load the demo")
     init.add_argument("--demo", action="store_true", help="load the demo into an empty database")

@@ -35,12 +35,21 @@ def project_text(title: str, description: str, title_repeats: int = 2) -> str:
     return " ".join([title] * title_repeats + [description])
 
 
-def build_vectorizer(params: FeatureParams) -> TfidfVectorizer | FeatureUnion:
+SMALL_CORPUS = 50
+
+
+def build_vectorizer(params: FeatureParams, n_documents: int) -> TfidfVectorizer | FeatureUnion:
     """Word n-grams carry the topic; character n-grams catch spelling variants and compound
-    names (PyTorch / pytorch-lightning, GANs / GAN) that a small catalogue sees only once."""
+    names (PyTorch / pytorch-lightning, GANs / GAN) that a small catalogue sees only once.
+
+    The document-frequency cut-offs are for catalogues: on a handful of labelled projects (a
+    cold start, a small cross-validation fold) min_df would drop nearly every term and max_df
+    would fall below min_df, which scikit-learn rejects, so both are relaxed there."""
+    min_df = params.min_df if n_documents >= SMALL_CORPUS else 1
+    char_max_df = params.char_max_df if n_documents * params.char_max_df >= min_df else 1.0
     words = TfidfVectorizer(
         ngram_range=(1, params.word_ngram_max),
-        min_df=params.min_df,
+        min_df=min_df,
         max_features=params.max_features,
         sublinear_tf=True,
         strip_accents="unicode",
@@ -52,8 +61,8 @@ def build_vectorizer(params: FeatureParams) -> TfidfVectorizer | FeatureUnion:
     characters = TfidfVectorizer(
         analyzer="char_wb",
         ngram_range=(params.char_ngram_min, params.char_ngram_max),
-        min_df=params.min_df,
-        max_df=params.char_max_df,
+        min_df=min_df,
+        max_df=char_max_df,
         max_features=params.max_features,
         sublinear_tf=True,
         strip_accents="unicode",

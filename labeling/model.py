@@ -201,7 +201,7 @@ def out_of_fold_scores(
     folds = KFold(n_splits=params.cv_folds, shuffle=True, random_state=params.seed)
     scores = np.zeros((len(rows), Y.shape[1]), dtype=np.float64)
     for fit_rows, held_rows in folds.split(rows):
-        vectorizer = build_vectorizer(params.features)
+        vectorizer = build_vectorizer(params.features, len(fit_rows))
         X_fit = vectorizer.fit_transform([texts[i] for i in rows[fit_rows]])
         X_held = vectorizer.transform([texts[i] for i in rows[held_rows]])
         scores[held_rows] = _raw_scores(_fit(X_fit, Y[rows[fit_rows]], params), X_held)
@@ -248,7 +248,7 @@ def fit_tag_model(
             ensure_one = with_rule > without
     if progress:
         progress("fitting the model", 0.7)
-    vectorizer = build_vectorizer(params.features)
+    vectorizer = build_vectorizer(params.features, len(texts))
     estimator = _fit(vectorizer.fit_transform(texts), Y, params)
     return TagModel(
         vectorizer, estimator, tags, thresholds, calibration, too_few, params, ensure_one

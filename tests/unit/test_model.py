@@ -1,0 +1,137 @@
+"""The tag model's pieces on hand-made data: thresholds, decisions, metrics, calibration and
+fitting on tiny and ordinary labelled sets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from labeling.features import FeatureParams, build_vectorizer, project_text
+from labeling.model import (
+    ModelParams,
+    apply_thresholds,
+    best_threshold,
+    calibrated,
+    evaluate,
+    fit_tag_model,
+    label_matrix,
+    platt_parameters,
+    trainable_tags,
+)
+from labeling.synthetic import demo_projects
+
+
+def test_best_threshold_maximises_f1_on_the_grid() -> None:
+    # positives score 0.8 and 0.6, negatives 0.55 and 0.1: any threshold in (0.55, 0.6] gives
+    # F1 = 1; the grid points there are 0.575 and 0.6 -> the one nearest 0.5 is 0.575
+    y = np.array([1, 1, 0, 0])
+    scores = np.array([0.8, 0.6, 0.55, 0.1])
+    assert best_threshold(y, scores) == 0.575
+
+
+def test_best_threshold_of_a_tag_that_never_occurs_is_one_half() -> None:
+    assert best_threshold(np.array([0, 0, 0]), np.array([0.9, 0.2, 0.4])) == 0.5
+
+
+def test_thresholds_are_per_tag_and_inclusive() -> None:
+    p = np.array([[0.30, 0.70], [0.20, 0.69]])
+    decisions = apply_thresholds(p, np.array([0.3, 0.7]), ensure_one_tag=False)
+    assert decisions.tolist() == [[1, 1], [0, 0]]
+
+
+def test_at_least_one_tag_picks_the_tag_closest_to_passing() -> None:
+    # row 1 passes nothing: p / t = 0.2 / 0.4 = 0.5 and 0.3 / 0.9 = 0.33 -> tag 0
+    p = np.array([[0.50, 0.95], [0.20, 0.30]])
+    t = np.array([0.4, 0.9])
+    assert apply_thresholds(p, t, ensure_one_tag=True).tolist() == [[1, 1], [1, 0]]
+    assert apply_thresholds(p, t, ensure_one_tag=False).tolist() == [[1, 1], [0, 0]]
+
+
+def test_trainable_tags_reports_the_rest_with_counts() -> None:
+    labels = [{"a", "b"}, {"a"}, {"a", "c"}, {"b"}]
+    assert trainable_tags(labels, ["a", "b", "c", "d"], min_positives=2) == (
+        ["a", "b"],
+        {"c": 1, "d": 0},
+    )
+
+
+def test_label_matrix_ignores_unknown_tags() -> None:
+    assert label_matrix([{"a", "z"}, set()], ["a", "b"]).tolist() == [[1, 0], [0, 0]]
+
+
+def test_evaluate_matches_hand_computation_and_scikit_learn() -> None:
+    # tag a: tp 1 (row 0), fp 1 (row 1), fn 0 -> P 0.5, R 1, F1 2/3, support 1
+    # tag b: tp 1 (row 1), fp 0, fn 1 (row 2) -> P 1, R 0.5, F1 2/3, support 2
+    truth = [{"a"}, {"b"}, {"b"}]
+    predicted = np.array([[1, 0], [1, 1], [0, 0]])
+    result = evaluate(truth, predicted, ["a", "b"])
+    assert result["per_class"]["a"] == pytest.approx(
+        {"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1}
+    )
+    assert result["per_class"]["b"] == pytest.approx(
+        {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
+    )
+    # micro: tp 2, fp 1, fn 1 -> P = R = 2/3, F1 2/3; weighted: (2/3*1 + 2/3*2) / 3 = 2/3
+    assert result["overall"]["micro_f1"] == pytest.approx(2 / 3)
+    assert result["overall"]["weighted_f1"] == pytest.approx(2 / 3)
+    # samples: row 0 F1 1, row 1 F1 2/3 (p 1/2, r 1), row 2 F1 0 -> mean 5/9
+    assert result["overall"]["samples_f1"] == pytest.approx(5 / 9)
+    y_true = label_matrix(truth, ["a", "b"])
+    assert result["overall"]["macro_f1"] == pytest.approx(
+        f1_score(y_true, predicted, average="macro")
+    )
+    assert result["overall"]["projects"] == 3
+
+
+def test_platt_parameters_turn_scores_into_probabilities() -> None:
+    scores = np.array([[-2.0], [-1.0], [-0.5], [0.5], [1.0], [2.0]])
+    y = np.array([[0], [0], [1], [0], [1], [1]])
+    parameters = platt_parameters(scores, y)
+    probabilities = calibrated(scores, parameters)[:, 0]
+    assert parameters[0, 0] > 0
+    assert np.all(np.diff(probabilities) > 0)
+    assert probabilities[0] < 0.5 < probabilities[-1]
+
+
+def test_platt_keeps_a_plain_sigmoid_for_a_one_class_tag() -> None:
+    parameters = platt_parameters(np.zeros((3, 1)), np.zeros((3, 1), dtype=int))
+    assert parameters.tolist() == [[1.0, 0.0]]
+
+
+@pytest.mark.parametrize("size", [2, 6, 10, 11])
+def test_vectorizer_fits_on_tiny_sets(size: int) -> None:
+    texts = [f"project {i} about topic {i % 3} and tensors" for i in range(size)]
+    assert build_vectorizer(FeatureParams(), size).fit_transform(texts).shape[0] == size
+
+
+@pytest.mark.parametrize("classifier", ["ridge", "logreg", "svm"])
+def test_fit_on_the_demo_learns_and_gives_probabilities(classifier: str) -> None:
+    projects = demo_projects()[:160]
+    texts = [project_text(p["title"], p["description"]) for p in projects]
+    labels = [set(p["tags"]) for p in projects]
+    tags = sorted({t for p in projects for t in p["tags"]})
+    model = fit_tag_model(texts[:120], labels[:120], tags, ModelParams(classifier=classifier))
+    probabilities = model.predict_proba_texts(texts[120:])
+    assert probabilities.shape == (40, len(model.tags))
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    result = evaluate(labels[120:], model.decide(probabilities), model.tags)
+    assert result["overall"]["weighted_f1"] > 0.5
+    assert len(model.thresholds_) == len(model.tags)
+
+
+def test_fit_with_no_trainable_tag_says_why() -> None:
+    with pytest.raises(ValueError) as error:
+        fit_tag_model(["a", "b"], [{"x"}, {"y"}], ["x", "y"], ModelParams())
+    assert str(error.value) == (
+        "no tag has 5 or more labelled training projects; label more projects or import source tags"
+    )
+
+
+def test_large_training_sets_drop_character_ngrams() -> None:
+    projects = demo_projects()[:40]
+    texts = [project_text(p["title"], p["description"]) for p in projects]
+    labels = [set(p["tags"]) for p in projects]
+    tags = sorted({t for p in projects for t in p["tags"]})
+    model = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_projects=30))
+    assert model.params.features.char_ngrams is False

@@ -1,0 +1,293 @@
+"""The active-learning simulator: curve points, paired seed sets, ceiling summaries with
+hand-computed expectations, reproducibility, validation messages."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+
+from labeling.io import RawProject, TaxonomyEntry, split_for
+from labeling.model import ModelParams
+from labeling.simulate import (
+    build_corpus,
+    curve_auc,
+    format_table,
+    label_counts,
+    labels_to_fraction,
+    run_simulation,
+    summarise_strategy,
+    summary_table,
+)
+from labeling.synthetic import demo_projects, demo_taxonomy
+
+STRATEGIES = ["random", "threshold_margin", "ranked_batch"]
+OPTIONS: dict[str, Any] = {
+    "strategies": STRATEGIES,
+    "seed_size": 10,
+    "batch_size": 10,
+    "budget": 40,
+    "repeats": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> list[dict[str, Any]]:
+    return demo_projects()[:120]
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> dict[str, Any]:
+    return demo_taxonomy()
+
+
+@pytest.fixture(scope="module")
+def messages() -> list[str]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def result(
+    catalogue: list[dict[str, Any]], taxonomy: dict[str, Any], messages: list[str]
+) -> dict[str, Any]:
+    return run_simulation(catalogue, taxonomy, progress=messages.append, **OPTIONS)
+
+
+# --- a real (small) run ----------------------------------------------------------------------
+
+
+def test_curve_points_are_at_the_seed_and_every_batch(result: dict[str, Any]) -> None:
+    for data in result["strategies"].values():
+        assert [point["labels"] for point in data["curve"]] == [10, 20, 30, 40]
+    assert result["config"]["label_counts"] == [10, 20, 30, 40]
+
+
+def test_every_strategy_starts_from_the_same_seed_set(result: dict[str, Any]) -> None:
+    firsts = [data["curve"][0] for data in result["strategies"].values()]
+    assert all(first == firsts[0] for first in firsts)
+    per_repeat = [
+        [run[0] for run in data["repeats_weighted_f1"]] for data in result["strategies"].values()
+    ]
+    assert all(values == per_repeat[0] for values in per_repeat)
+
+
+def test_summaries_agree_with_the_curves_and_the_ceiling(result: dict[str, Any]) -> None:
+    ceiling = result["full_data"]["weighted_f1"]
+    assert 0.0 < ceiling <= 1.0
+    for data in result["strategies"].values():
+        labels = [p["labels"] for p in data["curve"]]
+        weighted = [p["weighted_f1_mean"] for p in data["curve"]]
+        reached = [n for n, f1 in zip(labels, weighted, strict=True) if f1 >= 0.9 * ceiling]
+        assert data["labels_to_90pct"] == (reached[0] if reached else None)
+        assert data["auc_weighted_f1"] == pytest.approx(np.trapezoid(weighted, labels) / 30)
+        means = np.mean(data["repeats_weighted_f1"], axis=0)
+        assert weighted == pytest.approx(means.tolist())
+
+
+def test_config_and_json(result: dict[str, Any], catalogue: list[dict[str, Any]]) -> None:
+    config = result["config"]
+    n_eval = sum(split_for(str(p["id"])) == "eval" for p in catalogue)
+    assert (config["n_projects"], config["n_eval"], config["n_pool"]) == (120, n_eval, 120 - n_eval)
+    assert config["strategies"] == STRATEGIES
+    assert config["n_tags"] == len(demo_taxonomy())
+    assert json.loads(json.dumps(result)) == result
+
+
+def test_progress_is_reported_after_every_batch(messages: list[str]) -> None:
+    assert len(messages) == 2 * 3 * 4
+    assert messages[1].startswith("repeat 1/2 strategy random: 20/40 labels, weighted F1 ")
+
+
+def test_same_inputs_give_the_same_numbers(
+    result: dict[str, Any], catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    again = run_simulation(catalogue, taxonomy, **OPTIONS)
+    assert again["strategies"] == result["strategies"]
+    assert again["full_data"] == result["full_data"]
+
+
+def test_worker_processes_give_the_same_numbers(
+    result: dict[str, Any], catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    messages: list[str] = []
+    parallel = run_simulation(catalogue, taxonomy, progress=messages.append, n_jobs=2, **OPTIONS)
+    assert parallel["strategies"] == result["strategies"]
+    assert len(messages) == 2 * 3 * 4
+
+
+def test_budget_equal_to_the_pool_ends_at_the_ceiling(taxonomy: dict[str, Any]) -> None:
+    """Labelling the whole pool is the full-data model, whatever order it was labelled in."""
+    small = demo_projects()[:60]
+    pool = sum(split_for(str(p["id"])) != "eval" for p in small)
+    result = run_simulation(
+        small, taxonomy, ["random", "max_score"], pool - 10, 10, pool, repeats=1
+    )
+    for data in result["strategies"].values():
+        assert data["curve"][-1]["labels"] == pool
+        assert data["curve"][-1]["weighted_f1_mean"] == result["full_data"]["weighted_f1"]
+
+
+def test_without_a_trainable_tag_f1_is_zero_and_queries_are_random(
+    catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    params = ModelParams(min_positives=10_000)
+    result = run_simulation(catalogue, taxonomy, params=params, full_data=False, **OPTIONS)
+    assert result["full_data"] is None
+    for data in result["strategies"].values():
+        assert [p["weighted_f1_mean"] for p in data["curve"]] == [0.0, 0.0, 0.0, 0.0]
+        assert data["labels_to_90pct"] is None
+        assert data["labels_to_95pct"] is None
+
+
+# --- hand-made curves ------------------------------------------------------------------------
+
+
+def test_auc_is_the_trapezoid_mean() -> None:
+    # ((0.5 + 0.7) / 2 * 10 + (0.7 + 0.9) / 2 * 10) / 20 = (6 + 8) / 20 = 0.7
+    assert curve_auc([10, 20, 30], [0.5, 0.7, 0.9]) == pytest.approx(0.7)
+    assert curve_auc([10], [0.4]) == pytest.approx(0.4)
+
+
+def test_labels_to_a_share_of_the_ceiling() -> None:
+    labels, f1 = [10, 20, 30], [0.5, 0.7, 0.9]
+    assert labels_to_fraction(labels, f1, 0.9, 0.9) == 30  # 0.81 first reached at 30
+    assert labels_to_fraction(labels, f1, 0.7, 0.9) == 20  # 0.63
+    assert labels_to_fraction(labels, f1, 0.5, 0.95) == 10  # 0.475
+    assert labels_to_fraction(labels, f1, 1.0, 0.95) is None  # 0.95 never reached
+    assert labels_to_fraction(labels, f1, None, 0.9) is None
+
+
+def test_summarise_strategy_on_hand_made_repeats() -> None:
+    # two repeats x three points x (weighted, macro, trained tags)
+    runs = np.array(
+        [
+            [[0.4, 0.2, 3], [0.6, 0.4, 5], [0.8, 0.6, 7]],
+            [[0.6, 0.4, 5], [0.8, 0.6, 7], [1.0, 0.8, 9]],
+        ]
+    )
+    summary = summarise_strategy(runs, [10, 20, 30], {"weighted_f1": 0.9, "macro_f1": 0.8})
+    assert [p["weighted_f1_mean"] for p in summary["curve"]] == pytest.approx([0.5, 0.7, 0.9])
+    assert [p["weighted_f1_std"] for p in summary["curve"]] == pytest.approx([0.1, 0.1, 0.1])
+    assert [p["macro_f1_mean"] for p in summary["curve"]] == pytest.approx([0.3, 0.5, 0.7])
+    assert summary["auc_weighted_f1"] == pytest.approx(0.7)
+    assert summary["auc_macro_f1"] == pytest.approx(0.5)
+    assert summary["labels_to_90pct"] == 30  # 0.81
+    assert summary["labels_to_95pct"] == 30  # 0.855
+
+
+def _hand_result() -> dict[str, Any]:
+    def strategy(f1: list[float], to90: int | None) -> dict[str, Any]:
+        curve = [
+            {"labels": n, "weighted_f1_mean": v, "weighted_f1_std": 0.0}
+            for n, v in zip([10, 20, 30], f1, strict=True)
+        ]
+        auc = curve_auc([10, 20, 30], f1)
+        return {
+            "curve": curve,
+            "auc_weighted_f1": auc,
+            "auc_macro_f1": auc - 0.1,
+            "labels_to_90pct": to90,
+            "labels_to_95pct": None,
+        }
+
+    return {
+        "strategies": {
+            "random": strategy([0.5, 0.7, 0.9], 30),
+            "max_score": strategy([0.5, 0.8, 0.9], 20),
+        }
+    }
+
+
+def test_summary_table_is_sorted_by_auc() -> None:
+    rows = summary_table(_hand_result())
+    assert [row["strategy"] for row in rows] == ["max_score", "random"]
+    assert rows[0]["auc_weighted_f1"] == pytest.approx(0.75)
+    assert rows[1] == {
+        "strategy": "random",
+        "auc_weighted_f1": pytest.approx(0.7),
+        "auc_macro_f1": pytest.approx(0.6),
+        "labels_to_90pct": 30,
+        "labels_to_95pct": None,
+        "final_weighted_f1": 0.9,
+    }
+
+
+def test_format_table() -> None:
+    lines = format_table(summary_table(_hand_result())).splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == [
+        "strategy",
+        "AUC weighted F1",
+        "AUC macro F1",
+        "labels to 90%",
+        "labels to 95%",
+        "final weighted F1",
+    ]
+    assert lines[2].split() == ["max_score", "0.750", "0.650", "20", "-", "0.900"]
+    assert lines[3].split() == ["random", "0.700", "0.600", "30", "-", "0.900"]
+
+
+def test_label_counts_end_at_the_budget() -> None:
+    assert label_counts(10, 10, 40) == [10, 20, 30, 40]
+    assert label_counts(10, 15, 40) == [10, 25, 40]
+    assert label_counts(10, 10, 10) == [10]
+
+
+# --- input handling --------------------------------------------------------------------------
+
+
+def test_tags_are_mapped_through_the_taxonomy() -> None:
+    taxonomy = {
+        "natural-language-processing": TaxonomyEntry(aliases=("nlp",)),
+        "computer-vision": {"aliases": ["cv"], "parents": []},
+    }
+    projects = [
+        {"id": 1, "title": "A", "description": "x", "tags": ["NLP", "made-up", "cv"]},
+        RawProject("2", "B", "y", ("computer-vision", "made-up"), "item 1"),
+    ]
+    corpus = build_corpus(projects, taxonomy, title_repeats=2)
+    labels = corpus.pool_labels + corpus.eval_labels
+    assert sorted(map(sorted, labels)) == [
+        ["computer-vision"],
+        ["computer-vision", "natural-language-processing"],
+    ]
+    assert corpus.dropped_tags == {"made-up": 2}
+    assert corpus.candidate_tags == ["natural-language-processing", "computer-vision"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"strategies": ["random", "nope"]},
+            "unknown strategy 'nope'; choose one of: random, min_confidence, avg_confidence, "
+            "max_score, mean_max_loss, threshold_margin, ranked_batch",
+        ),
+        (
+            {"strategies": []},
+            "choose at least one strategy: random, min_confidence, avg_confidence, max_score, "
+            "mean_max_loss, threshold_margin, ranked_batch",
+        ),
+        ({"seed_size": 0}, "seed_size must be at least 1; got 0"),
+        ({"batch_size": 0}, "batch_size must be at least 1; got 0"),
+        ({"budget": 9}, "budget (9) must be at least seed_size (10)"),
+        ({"repeats": 0}, "repeats must be at least 1; got 0"),
+        (
+            {"budget": 1_000},
+            "budget (1000) is larger than the pool of 99 training projects "
+            "(21 more are kept for evaluation)",
+        ),
+        ({"n_jobs": 0}, "n_jobs must be at least 1; got 0"),
+    ],
+)
+def test_bad_options_are_refused_with_a_clear_message(
+    catalogue: list[dict[str, Any]],
+    taxonomy: dict[str, Any],
+    change: dict[str, Any],
+    message: str,
+) -> None:
+    with pytest.raises(ValueError) as error:
+        run_simulation(catalogue, taxonomy, **{**OPTIONS, **change})
+    assert str(error.value) == message
