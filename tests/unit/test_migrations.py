@@ -67,8 +67,13 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def test_there_is_one_head_and_it_is_the_initial_schema() -> None:
-    assert ScriptDirectory.from_config(alembic_config()).get_heads() == ["0001"]
+MIGRATIONS = ["0002", "0001"]  # newest first; extend when adding a migration
+
+
+def test_migrations_form_one_linear_history() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    assert scripts.get_heads() == [MIGRATIONS[0]]
+    assert [rev.revision for rev in scripts.walk_revisions()] == MIGRATIONS
 
 
 def test_empty_database_has_no_tables(empty_engine: Engine) -> None:
@@ -87,7 +92,7 @@ def test_upgrade_creates_the_expected_tables(empty_engine: Engine) -> None:
 
 def test_upgrade_stamps_the_head_revision(empty_engine: Engine) -> None:
     upgrade_to_head(empty_engine)
-    assert current_revision(empty_engine) == head_revision() == "0001"
+    assert current_revision(empty_engine) == head_revision() == MIGRATIONS[0]
 
 
 def test_second_upgrade_is_a_no_op(empty_engine: Engine) -> None:
@@ -96,7 +101,7 @@ def test_second_upgrade_is_a_no_op(empty_engine: Engine) -> None:
         session.add(User(username="alice", password_hash="x", role="admin", active=True))
     upgrade_to_head(empty_engine)
     assert table_names(empty_engine) == EXPECTED_TABLES
-    assert current_revision(empty_engine) == "0001"
+    assert current_revision(empty_engine) == MIGRATIONS[0]
     with session_for(empty_engine)() as session:
         assert [u.username for u in session.query(User)] == ["alice"]
 
