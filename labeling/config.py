@@ -30,6 +30,10 @@ class Settings:
     strategy: str = "threshold_margin"
     min_positives: int = 5
     training_stale_seconds: int = 600
+    overlap_share: float = 0.2
+    overlap_k: int = 2
+    lease_minutes: int = 10
+    retrain_every: int = 25
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -57,6 +61,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 1")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from the environment; relative paths are taken from the project root so
     that the app, the CLI and the tests agree whatever directory they are started from."""
@@ -76,4 +93,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         strategy=env.get("LABELLOOP_STRATEGY") or "threshold_margin",
         min_positives=_positive_int(env, "LABELLOOP_MIN_POSITIVES", 5),
         training_stale_seconds=_positive_int(env, "LABELLOOP_TRAINING_STALE_SECONDS", 600),
+        overlap_share=_share(env, "LABELLOOP_OVERLAP_SHARE", 0.2),
+        overlap_k=_positive_int(env, "LABELLOOP_OVERLAP_K", 2),
+        lease_minutes=_positive_int(env, "LABELLOOP_LEASE_MINUTES", 10),
+        retrain_every=_positive_int(env, "LABELLOOP_RETRAIN_EVERY", 25),
     )

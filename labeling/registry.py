@@ -27,7 +27,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from db.models import ModelVersion, Prediction, Project, Tag, User, utcnow
+from db.models import Annotation, ModelVersion, Prediction, Project, Tag, User, utcnow
 from db.session import SessionFactory
 from labeling import audit
 from labeling.annotations import all_label_states
@@ -415,6 +415,29 @@ def _drop_old_predictions(session: Session) -> None:
     session.execute(
         delete(Prediction).where(Prediction.model_version_id.not_in(kept.scalar_subquery()))
     )
+
+
+def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:
+    """Queue a retrain once ``every`` judgements have arrived since the newest version read its
+    labels, unless one is already waiting or running: labelling keeps improving the model
+    without anyone pressing a button, and without piling up jobs."""
+    busy = session.scalar(
+        select(func.count())
+        .select_from(ModelVersion)
+        .where(ModelVersion.status.in_(("queued", "training")))
+    )
+    if busy:
+        return None
+    # A version reads the labels when it starts, so judgements before that are in it.
+    newest = session.scalar(
+        select(func.max(func.coalesce(ModelVersion.started_at, ModelVersion.created_at)))
+    )
+    new_judgements = select(func.count()).select_from(Annotation)
+    if newest is not None:
+        new_judgements = new_judgements.where(Annotation.created_at > newest)
+    if (session.scalar(new_judgements) or 0) < every:
+        return None
+    return queue_training(session, None)
 
 
 # --- reading versions ------------------------------------------------------------------------

@@ -245,3 +245,32 @@ def test_cli_train_models_and_worker(
     out = stdio.StringIO()
     assert cli.main(["worker", "--once"], out=out) == 0
     assert out.getvalue() == "no queued training\n"
+
+
+def _judge(make_session: SessionFactory, count: int) -> None:
+    with make_session.begin() as session:
+        user = session.scalar(select(User).where(User.username == "judge"))
+        if user is None:
+            user = User(username="judge", password_hash="x", role="annotator")
+            session.add(user)
+            session.flush()
+        project_ids = session.scalars(select(Project.id).limit(count)).all()
+        session.add_all(Annotation(project_id=p, user_id=user.id, tags=[]) for p in project_ids)
+
+
+def test_retrain_is_queued_after_enough_new_judgements(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    _judge(demo_db, 2)
+    with demo_db.begin() as session:
+        assert registry.maybe_queue_retrain(session, every=3) is None
+    _judge(demo_db, 1)
+    with demo_db.begin() as session:
+        queued = registry.maybe_queue_retrain(session, every=3)
+        assert queued is not None and queued.status == "queued"
+    _judge(demo_db, 5)
+    with demo_db.begin() as session:
+        assert registry.maybe_queue_retrain(session, every=3) is None  # one is already waiting
+    registry.work_once(demo_db, settings)
+    with demo_db.begin() as session:
+        assert registry.maybe_queue_retrain(session, every=3) is None  # none since it was queued
