@@ -1,5 +1,7 @@
-"""Time "which project next?" over stored scores at 100,000 projects: the indexed query the
-Annotate page runs, with judged and leased projects mixed in, and print p50/p95 as JSON.
+"""Time "which project next?" at 100,000 projects: serve_next as the Annotate page calls it
+(one write transaction: expire leases, pick by stored score with judged, leased and overlap
+rules, take a lease, build the suggestions), with judged and leased projects at the top of the
+queue, and print p50/p95 as JSON.
 
 Usage: python -m benchmarks.next_project [--size N] [--queries Q]
 """
@@ -20,8 +22,9 @@ from sqlalchemy import insert
 
 from db.models import Annotation, Lease, ModelVersion, Prediction, Project, User, utcnow
 from db.session import engine_for, session_factory, upgrade_to_head
+from labeling.config import Settings
 from labeling.io import split_for
-from labeling.sampler import next_scored_project
+from labeling.serving import serve_next, submit
 
 
 def populate(make_session, size: int, rng: np.random.Generator) -> tuple[int, list[int]]:
@@ -84,17 +87,19 @@ def main() -> None:
         make_session = session_factory(engine_for(url))
         upgrade_to_head(make_session.engine)
         version_id, user_ids = populate(make_session, args.size, rng)
+        settings = Settings(database_url=url, data_dir=Path(workdir))
         timings = []
         for number in range(args.queries):
             started = time.perf_counter()
-            with make_session() as session:
-                project = next_scored_project(session, user_ids[number % 20], version_id)
+            user_id = user_ids[number % 20]
+            served = serve_next(make_session, user_id, settings)
             timings.append((time.perf_counter() - started) * 1000)
-            assert project is not None
+            assert served is not None and served.model_version_id == version_id
+            submit(make_session, user_id, served.project_id, [], [], version_id, 1.0, None)
     timings.sort()
     json.dump(
         {
-            "benchmark": "next_project_from_stored_scores",
+            "benchmark": "serve_next_project",
             "projects": args.size,
             "judged_projects": 4_000,
             "leased_projects": 50,

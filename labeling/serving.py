@@ -1,0 +1,548 @@
+"""Serving projects to annotators and recording their judgements (no Streamlit here).
+
+Why it is shaped like this:
+
+* ``serve_next`` is one write transaction. Reading the candidates and taking the lease in the
+  same transaction is what stops two annotators who ask at the same moment from getting the
+  same project: SQLite serialises write transactions (BEGIN IMMEDIATE), PostgreSQL serialises
+  them with a transaction-scoped advisory lock.
+* Judgements are append-only (see db.models): submit, skip and undo only ever insert an
+  Annotation row; "current" is always the latest row of a user for a project.
+* Every write is idempotent by a client-made submission key, because a double click or a
+  second browser tab must create one judgement, not two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, distinct, exists, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from db.models import (
+    Annotation,
+    Lease,
+    ModelVersion,
+    Prediction,
+    Project,
+    SourceTag,
+    Tag,
+    utcnow,
+)
+from db.session import SessionFactory
+from labeling.registry import current_version
+
+SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
+DEFAULT_OVERLAP_SHARE = 0.2
+DEFAULT_OVERLAP_K = 2
+DEFAULT_LEASE_MINUTES = 10
+DEFAULT_THRESHOLD = 0.5
+REASON_TAGS = 3
+UNSURE_MARGIN = 0.25
+UNDONE = "undone"
+
+# The outer row of the history query; "a later judgement exists" compares Annotation with it.
+_Older = aliased(Annotation, name="older")
+
+
+@dataclass(frozen=True)
+class ServedProject:
+    """Everything the Annotate page needs to show one project, read in the serving transaction
+    so that the page never shows a project it does not hold a lease on."""
+
+    project_id: int
+    external_id: str
+    title: str
+    description: str
+    source_tags: tuple[str, ...]
+    suggestions: dict[str, float] = field(default_factory=dict)
+    model_version_id: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class _ServingPolicy:
+    """The three serving settings, read from any settings-like object so that callers can pass
+    labeling.config.Settings before it has these fields, or a plain namespace in tests."""
+
+    overlap_share: float
+    overlap_k: int
+    lease_minutes: float
+
+    @classmethod
+    def of(cls, settings_like: Any) -> _ServingPolicy:
+        return cls(
+            overlap_share=float(getattr(settings_like, "overlap_share", DEFAULT_OVERLAP_SHARE)),
+            overlap_k=int(getattr(settings_like, "overlap_k", DEFAULT_OVERLAP_K)),
+            lease_minutes=float(getattr(settings_like, "lease_minutes", DEFAULT_LEASE_MINUTES)),
+        )
+
+
+# --- stable pseudo-randomness ----------------------------------------------------------------
+
+
+def _unit_hash(text_value: str) -> float:
+    """A number in [0, 1) that depends only on the text: Python's hash() is salted per
+    process, so it would reorder the queue on every restart and make tests flaky."""
+    digest = hashlib.sha256(text_value.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def overlap_draw(user_id: int, judgement_count: int) -> float:
+    """The user's n-th draw in [0, 1): overlap is served when it is below the overlap share.
+    Keyed on the user's judgement count so that a page reload repeats the same draw and tests
+    are reproducible, while successive judgements see independent-looking draws."""
+    return _unit_hash(f"overlap:{user_id}:{judgement_count}")
+
+
+def stable_rank(external_id: str) -> float:
+    """Cold-start order: a fixed shuffle of the catalogue, the same for every annotator and
+    every restart, so that early labels spread over the catalogue instead of its import order."""
+    return _unit_hash(f"order:{external_id}")
+
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+def serve_next(
+    make_session: SessionFactory,
+    user_id: int,
+    settings_like: Any = None,
+    now: datetime | None = None,
+) -> ServedProject | None:
+    """Return the project this user should judge next and hold a lease on it, or None when
+    nothing is left for them. A live lease of the user is returned again so that a page reload
+    never skips a project."""
+    now = now or utcnow()
+    policy = _ServingPolicy.of(settings_like)
+    with make_session.begin() as session:
+        _serialise_serving(session)
+        session.execute(delete(Lease).where(Lease.expires_at <= now))
+        version = current_version(session)
+        project_id = _held_project(session, user_id, now)
+        if project_id is None:
+            project_id = _choose_project(session, user_id, version, policy, now)
+        if project_id is None:
+            return None
+        _take_lease(session, project_id, user_id, now + timedelta(minutes=policy.lease_minutes))
+        return _describe(session, project_id, user_id, version)
+
+
+def _serialise_serving(session: Session) -> None:
+    """PostgreSQL runs write transactions concurrently; this lock (released at commit) makes
+    choosing and leasing a project one step at a time, as BEGIN IMMEDIATE does on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SERVE_LOCK_KEY})
+
+
+def _held_project(session: Session, user_id: int, now: datetime) -> int | None:
+    """The project of the user's newest live lease. Submit and skip release the lease in the
+    same transaction as the judgement, so a live lease means 'shown and not yet judged'."""
+    return session.scalar(
+        select(Lease.project_id)
+        .where(Lease.user_id == user_id, Lease.expires_at > now)
+        .order_by(Lease.created_at.desc(), Lease.id.desc())
+        .limit(1)
+    )
+
+
+def _judge_counts() -> Any:
+    """Distinct annotators with a real (non-skipped) judgement per project. A skip is not a
+    label, so a skipped project still needs its first label and does not count towards k."""
+    return (
+        select(
+            Annotation.project_id.label("project_id"),
+            func.count(distinct(Annotation.user_id)).label("judges"),
+        )
+        .where(Annotation.skipped.is_(False))
+        .group_by(Annotation.project_id)
+        .subquery()
+    )
+
+
+def _pools(user_id: int, policy: _ServingPolicy, now: datetime) -> tuple[Select[Any], Select[Any]]:
+    """(first-opinion pool, second-opinion pool) as queries over Project: both exclude what
+    the user ever judged (skips included) and what another annotator holds a live lease on."""
+    judges = _judge_counts()
+    count = func.coalesce(judges.c.judges, 0)
+    judged_by_user = exists().where(
+        Annotation.project_id == Project.id, Annotation.user_id == user_id
+    )
+    leased_to_other = exists().where(
+        Lease.project_id == Project.id, Lease.user_id != user_id, Lease.expires_at > now
+    )
+    base = (
+        select(Project.id)
+        .outerjoin(judges, judges.c.project_id == Project.id)
+        .where(~judged_by_user, ~leased_to_other)
+    )
+    return base.where(count == 0), base.where(count >= 1, count < policy.overlap_k)
+
+
+def _choose_project(
+    session: Session,
+    user_id: int,
+    version: ModelVersion | None,
+    policy: _ServingPolicy,
+    now: datetime,
+) -> int | None:
+    """Draw first or second opinion; if the drawn pool is empty, fall back to the other one
+    (when overlap is switched on at all) so that the annotator is not left idle."""
+    primary, overlap = _pools(user_id, policy, now)
+    if policy.overlap_share <= 0:
+        order = [primary]
+    else:
+        judged = session.scalar(select(func.count()).where(Annotation.user_id == user_id)) or 0
+        wants_overlap = overlap_draw(user_id, judged) < policy.overlap_share
+        order = [overlap, primary] if wants_overlap else [primary, overlap]
+    for pool in order:
+        project_id = _best_in(session, pool, version)
+        if project_id is not None:
+            return project_id
+    return None
+
+
+def _best_in(session: Session, pool: Select[Any], version: ModelVersion | None) -> int | None:
+    """The most uncertain scored project of the pool; projects the model has not scored (no
+    model yet, or imported after training) come after, in the stable cold-start order."""
+    if version is not None:
+        scored = session.scalar(
+            pool.join(
+                Prediction,
+                and_(
+                    Prediction.project_id == Project.id, Prediction.model_version_id == version.id
+                ),
+            )
+            .order_by(Prediction.uncertainty.desc(), Project.id)
+            .limit(1)
+        )
+        if scored is not None:
+            return scored
+    rows = session.execute(pool.add_columns(Project.external_id)).all()
+    if not rows:
+        return None
+    return min(rows, key=lambda row: (stable_rank(row.external_id), row.id)).id
+
+
+def _take_lease(session: Session, project_id: int, user_id: int, expires_at: datetime) -> None:
+    """One lease row per (project, user) by constraint: renew it rather than insert a second."""
+    lease = session.scalar(
+        select(Lease).where(Lease.project_id == project_id, Lease.user_id == user_id)
+    )
+    if lease is None:
+        session.add(Lease(project_id=project_id, user_id=user_id, expires_at=expires_at))
+    else:
+        lease.expires_at = expires_at
+    session.flush()
+
+
+def _describe(
+    session: Session, project_id: int, user_id: int, version: ModelVersion | None
+) -> ServedProject:
+    project = session.get(Project, project_id)
+    assert project is not None
+    prediction = session.get(Prediction, (version.id, project_id)) if version is not None else None
+    thresholds = dict(version.thresholds or {}) if version is not None else {}
+    probabilities = dict(prediction.probabilities or {}) if prediction is not None else {}
+    others = _other_judges(session, project_id, user_id)
+    return ServedProject(
+        project_id=project.id,
+        external_id=project.external_id,
+        title=project.title,
+        description=project.description,
+        source_tags=_source_tags(session, project_id),
+        suggestions=order_suggestions(probabilities, thresholds),
+        model_version_id=version.id if version is not None else None,
+        reason=serving_reason(others, version is not None, probabilities, thresholds),
+    )
+
+
+def _other_judges(session: Session, project_id: int, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(distinct(Annotation.user_id))).where(
+                Annotation.project_id == project_id,
+                Annotation.user_id != user_id,
+                Annotation.skipped.is_(False),
+            )
+        )
+        or 0
+    )
+
+
+def _source_tags(session: Session, project_id: int) -> tuple[str, ...]:
+    names = session.scalars(
+        select(Tag.name)
+        .join(SourceTag, SourceTag.tag_id == Tag.id)
+        .where(SourceTag.project_id == project_id)
+        .order_by(Tag.name)
+    )
+    return tuple(names)
+
+
+def order_suggestions(
+    probabilities: dict[str, float], thresholds: dict[str, float]
+) -> dict[str, float]:
+    """Tags at or above their threshold first (the page pre-selects those), each group by
+    probability descending; dicts keep insertion order, so the page can show them as is."""
+
+    def key(item: tuple[str, float]) -> tuple[bool, float, str]:
+        tag, p = item
+        return (p < thresholds.get(tag, DEFAULT_THRESHOLD), -p, tag)
+
+    return dict(sorted(probabilities.items(), key=key))
+
+
+def serving_reason(
+    other_judges: int,
+    has_model: bool,
+    probabilities: dict[str, float],
+    thresholds: dict[str, float],
+) -> str:
+    """One short line on why this project was chosen, so that annotators trust the queue."""
+    if other_judges > 0:
+        plural = "annotator" if other_judges == 1 else "annotators"
+        return f"second opinion: judged by {other_judges} other {plural}"
+    if not has_model:
+        return "served in random order: no model yet"
+    if not probabilities:
+        return "served in random order: the model has not scored this project"
+
+    def distance(item: tuple[str, float]) -> float:
+        return abs(item[1] - thresholds.get(item[0], DEFAULT_THRESHOLD))
+
+    ranked = sorted(probabilities.items(), key=lambda item: (distance(item), item[0]))
+    # The closest tag always explains the choice; others only when they are near their
+    # threshold too, since "unsure about: vision 0.01" would tell the annotator nothing.
+    closest = [item for i, item in enumerate(ranked) if i == 0 or distance(item) <= UNSURE_MARGIN]
+    closest = closest[:REASON_TAGS]
+    return "the model is unsure about: " + ", ".join(f"{tag} {p:.2f}" for tag, p in closest)
+
+
+# --- judgements ------------------------------------------------------------------------------
+
+
+def submit(
+    make_session: SessionFactory,
+    user_id: int,
+    project_id: int,
+    tags: Iterable[str],
+    shown_tags: Iterable[str],
+    model_version_id: int | None,
+    seconds_spent: float | None,
+    submission_key: str | None,
+) -> int:
+    """Store the user's complete tag set for the project and release their lease; returns the
+    annotation id. The same submission key twice returns the first id and writes nothing."""
+    chosen = sorted(set(tags))
+    shown = sorted(set(shown_tags))
+
+    def write(session: Session) -> Annotation:
+        _check_tags(session, chosen)
+        return Annotation(
+            project_id=project_id,
+            user_id=user_id,
+            tags=chosen,
+            shown_tags=shown,
+            added=sorted(set(chosen) - set(shown)),
+            removed=sorted(set(shown) - set(chosen)),
+            model_version_id=model_version_id,
+            seconds_spent=seconds_spent,
+            skipped=False,
+            submission_key=submission_key,
+        )
+
+    appended = _append_once(make_session, user_id, submission_key, write)
+    assert appended is not None
+    return appended
+
+
+def skip(
+    make_session: SessionFactory,
+    user_id: int,
+    project_id: int,
+    reason: str | None,
+    model_version_id: int | None,
+    submission_key: str | None,
+) -> int:
+    """Record that the user passed on the project (no label) and release their lease, so that
+    it is not served to them again but still counts as unlabelled for everyone else."""
+
+    def write(_session: Session) -> Annotation:
+        return Annotation(
+            project_id=project_id,
+            user_id=user_id,
+            tags=[],
+            shown_tags=[],
+            added=[],
+            removed=[],
+            model_version_id=model_version_id,
+            skipped=True,
+            skip_reason=(reason or "").strip() or None,
+            submission_key=submission_key,
+        )
+
+    appended = _append_once(make_session, user_id, submission_key, write)
+    assert appended is not None
+    return appended
+
+
+def undo_last(
+    make_session: SessionFactory, user_id: int, submission_key: str | None = None
+) -> int | None:
+    """Append a judgement that restores the state before the user's latest one: a copy of
+    their previous judgement of that project, or, if there was none, a skip (which withdraws
+    their label). Returns the new id, or None when the user has judged nothing."""
+
+    def write(session: Session) -> Annotation | None:
+        latest = session.scalar(
+            select(Annotation)
+            .where(Annotation.user_id == user_id)
+            .order_by(Annotation.id.desc())
+            .limit(1)
+        )
+        if latest is None:
+            return None
+        return _restoring(session, latest, submission_key)
+
+    return _append_once(make_session, user_id, submission_key, write)
+
+
+def _restoring(session: Session, latest: Annotation, submission_key: str | None) -> Annotation:
+    earlier = session.scalar(
+        select(Annotation)
+        .where(
+            Annotation.user_id == latest.user_id,
+            Annotation.project_id == latest.project_id,
+            Annotation.id < latest.id,
+        )
+        .order_by(Annotation.id.desc())
+        .limit(1)
+    )
+    if earlier is None:
+        return Annotation(
+            project_id=latest.project_id,
+            user_id=latest.user_id,
+            tags=[],
+            shown_tags=[],
+            added=[],
+            removed=[],
+            model_version_id=latest.model_version_id,
+            skipped=True,
+            skip_reason=UNDONE,
+            submission_key=submission_key,
+        )
+    return Annotation(
+        project_id=earlier.project_id,
+        user_id=earlier.user_id,
+        tags=list(earlier.tags),
+        shown_tags=list(earlier.shown_tags),
+        added=list(earlier.added),
+        removed=list(earlier.removed),
+        model_version_id=earlier.model_version_id,
+        seconds_spent=earlier.seconds_spent,
+        skipped=earlier.skipped,
+        skip_reason=earlier.skip_reason,
+        submission_key=submission_key,
+    )
+
+
+def _check_tags(session: Session, tags: list[str]) -> None:
+    """Only active canonical names may be stored: an alias or a retired tag would silently
+    create a label nobody can train on or search for."""
+    active = set(session.scalars(select(Tag.name).where(Tag.active.is_(True))))
+    for tag in tags:
+        if tag not in active:
+            raise ValueError(f"unknown tag {tag!r}")
+
+
+def _existing_id(session: Session, user_id: int, submission_key: str | None) -> int | None:
+    if submission_key is None:
+        return None
+    row = session.execute(
+        select(Annotation.id, Annotation.user_id).where(Annotation.submission_key == submission_key)
+    ).first()
+    if row is None:
+        return None
+    if row.user_id != user_id:
+        raise ValueError("submission key already used by another user")
+    return int(row.id)
+
+
+def _append_once(
+    make_session: SessionFactory,
+    user_id: int,
+    submission_key: str | None,
+    build: Callable[[Session], Annotation | None],
+) -> int | None:
+    """Insert the row ``build(session)`` returns and release the user's lease on its project,
+    in one transaction, unless the submission key is already stored. The check inside the
+    transaction covers SQLite (serialised writers); the unique constraint plus the re-read
+    covers PostgreSQL, where two transactions can pass the check at the same time."""
+    try:
+        with make_session.begin() as session:
+            existing = _existing_id(session, user_id, submission_key)
+            if existing is not None:
+                return existing
+            row = build(session)
+            if row is None:
+                return None
+            session.add(row)
+            session.flush()
+            session.execute(
+                delete(Lease).where(Lease.user_id == user_id, Lease.project_id == row.project_id)
+            )
+            return row.id
+    except IntegrityError:
+        with make_session() as session:
+            existing = _existing_id(session, user_id, submission_key)
+        if existing is None:
+            raise
+        return existing
+
+
+# --- history ---------------------------------------------------------------------------------
+
+
+def history(session: Session, user_id: int, limit: int = 100) -> list[dict[str, Any]]:
+    """The user's judgements, newest first. ``superseded`` marks rows that a later judgement of
+    the same user on the same project replaced, so the page can grey them out."""
+    later = (
+        exists()
+        .where(
+            Annotation.user_id == user_id,
+            Annotation.project_id == _Older.project_id,
+            Annotation.id > _Older.id,
+        )
+        .correlate(_Older)
+    )
+    rows = session.execute(
+        select(_Older, Project.external_id, Project.title, later.label("superseded"))
+        .join(Project, Project.id == _Older.project_id)
+        .where(_Older.user_id == user_id)
+        .order_by(_Older.id.desc())
+        .limit(limit)
+    ).all()
+    return [_history_row(row) for row in rows]
+
+
+def _history_row(row: Any) -> dict[str, Any]:
+    annotation = row[0]
+    return {
+        "annotation_id": annotation.id,
+        "project_id": annotation.project_id,
+        "external_id": row.external_id,
+        "title": row.title,
+        "tags": list(annotation.tags),
+        "added": list(annotation.added),
+        "removed": list(annotation.removed),
+        "skipped": bool(annotation.skipped),
+        "skip_reason": annotation.skip_reason,
+        "created_at": annotation.created_at,
+        "superseded": bool(row.superseded),
+    }
