@@ -24,6 +24,8 @@ from labeling.config import Settings
 # here when it works, so that nobody is shown a placeholder.
 PAGE_ACCESS: dict[str, frozenset[str]] = {
     "home": frozenset(ROLES),
+    "annotate": frozenset({"annotator", "reviewer", "admin"}),
+    "history": frozenset({"annotator", "reviewer", "admin"}),
     "data": frozenset({"admin"}),
     "users": frozenset({"admin"}),
 }

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from db.session import SessionFactory, new_engine, session_factory
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -61,9 +63,20 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 6
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def e2e_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="session")
+def e2e_db(e2e_data_dir: Path) -> SessionFactory:
+    """The app's own database, to check what a browser session wrote."""
+    return session_factory(new_engine(f"sqlite:///{e2e_data_dir / 'e2e.db'}"))
+
+
+@pytest.fixture(scope="session")
+def app_url(e2e_data_dir: Path) -> Iterator[str]:
     _chromium_or_skip()
-    data_dir = tmp_path_factory.mktemp("e2e-data")
+    data_dir = e2e_data_dir
     env = {
         **os.environ,
         "LABELLOOP_DATA_DIR": str(data_dir),
@@ -156,3 +169,15 @@ def sidebar_links(page) -> list[str]:
     """The sidebar's page links as a person reads them (the icon's ligature text dropped)."""
     texts = page.get_by_test_id("stSidebar").get_by_role("link").all_inner_texts()
     return [text.strip().split("\n")[-1] for text in texts]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Keep a screenshot of the page at the moment a browser test fails."""
+    report = yield
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and page is not None:
+        target = ROOT / "test-results" / f"{item.name}.png"
+        target.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(target), full_page=True)
+    return report

@@ -24,7 +24,7 @@ def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> Non
     sign_in(page, "demo-admin")
     page.get_by_text("You are signed in as demo-admin, with the admin role").wait_for()
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "320"
-    assert sidebar_links(page) == ["Home", "Data", "Users"]
+    assert sidebar_links(page) == ["Home", "Annotate", "My history", "Data", "Users"]
 
     open_page(page, "Users", "Audit trail")
     open_page(page, "Data", "Import a catalogue")
@@ -86,7 +86,7 @@ def test_bad_upload_shows_the_error_and_imports_nothing(page, tmp_path: Path) ->
 
 def test_annotator_is_refused_the_data_page(page, app_url: str) -> None:
     sign_in(page, "demo-annotator")
-    assert sidebar_links(page) == ["Home"]
+    assert sidebar_links(page) == ["Home", "Annotate", "My history"]
     page.goto(f"{app_url}/data")
     sign_in(page, "demo-annotator")
     page.get_by_text("Not allowed").wait_for()

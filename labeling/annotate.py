@@ -1,0 +1,188 @@
+"""What the Annotate page shows around a served project: the pre-selected tags, the model's
+suggestions with their thresholds, the tag choices with aliases, progress and model status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.models import Annotation, ModelVersion, Project, Tag, TagAlias, utcnow
+from labeling.registry import current_version
+from labeling.serving import ServedProject
+
+DEFAULT_THRESHOLD = 0.5
+MISSES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    tag: str
+    probability: float
+    threshold: float
+
+    @property
+    def suggested(self) -> bool:
+        return self.probability >= self.threshold
+
+
+@dataclass(frozen=True)
+class AnnotationForm:
+    """``preselected`` is what the annotator is shown as the starting tag set: the current
+    tags plus every tag the model suggests, so confirming the model is one key and every
+    change is a deliberate add or remove."""
+
+    preselected: tuple[str, ...]
+    suggestions: tuple[Suggestion, ...]  # every suggested tag, then the closest misses
+
+
+def annotation_form(session: Session, served: ServedProject) -> AnnotationForm:
+    thresholds: dict[str, float] = {}
+    if served.model_version_id is not None:
+        version = session.get(ModelVersion, served.model_version_id)
+        thresholds = dict(version.thresholds or {}) if version else {}
+    every = [
+        Suggestion(tag, probability, thresholds.get(tag, DEFAULT_THRESHOLD))
+        for tag, probability in served.suggestions.items()
+    ]
+    suggested = [s.tag for s in every if s.suggested]
+    closest_misses = sorted(
+        (s for s in every if not s.suggested), key=lambda s: -s.probability / s.threshold
+    )[:MISSES_SHOWN]
+    suggestions = tuple([s for s in every if s.suggested] + closest_misses)
+    return AnnotationForm(
+        preselected=tuple(dict.fromkeys([*served.source_tags, *suggested])),
+        suggestions=suggestions,
+    )
+
+
+def tag_choices(session: Session) -> dict[str, str]:
+    """Active tag -> label with its aliases, so that typing an alias ("nlp") finds the tag in
+    the searchable picker. Inactive tags are kept for history but never offered."""
+    aliases: dict[str, list[str]] = {}
+    for alias, name in session.execute(
+        select(TagAlias.alias, Tag.name).join(Tag, TagAlias.tag_id == Tag.id)
+    ).all():
+        aliases.setdefault(name, []).append(alias)
+    names = session.scalars(select(Tag.name).where(Tag.active.is_(True)).order_by(Tag.name))
+    return {
+        name: f"{name} ({', '.join(sorted(aliases[name]))})" if name in aliases else name
+        for name in names
+    }
+
+
+@dataclass(frozen=True)
+class Progress:
+    judged_today: int
+    judged_total: int
+    unjudged_projects: int
+    projects: int
+
+
+def progress(session: Session, user_id: int, now: datetime | None = None) -> Progress:
+    midnight = datetime.combine((now or utcnow()).date(), time.min)
+    mine = select(func.count()).select_from(Annotation).where(Annotation.user_id == user_id)
+    judged_projects = select(Annotation.project_id).where(Annotation.skipped.is_(False))
+    return Progress(
+        judged_today=session.scalar(mine.where(Annotation.created_at >= midnight)) or 0,
+        judged_total=session.scalar(mine) or 0,
+        unjudged_projects=session.scalar(
+            select(func.count()).select_from(Project).where(Project.id.not_in(judged_projects))
+        )
+        or 0,
+        projects=session.scalar(select(func.count()).select_from(Project)) or 0,
+    )
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    serving_version: int | None
+    ready_at: datetime | None
+    training_stage: str | None
+    training_pct: float | None
+
+
+def model_status(session: Session) -> ModelStatus:
+    current = current_version(session)
+    running = session.scalar(
+        select(ModelVersion)
+        .where(ModelVersion.status.in_(("queued", "training")))
+        .order_by(ModelVersion.id.desc())
+        .limit(1)
+    )
+    return ModelStatus(
+        serving_version=current.id if current else None,
+        ready_at=current.finished_at if current else None,
+        training_stage=running.progress_stage if running else None,
+        training_pct=running.progress_pct if running else None,
+    )
+
+
+def submission_key(session: Session, user_id: int, project_id: int) -> str:
+    """The same for every copy of one pending judgement (a double click, a second browser tab
+    showing the same leased project), different for the next judgement of that project, so
+    that the database's unique key turns duplicates into one row."""
+    earlier = session.scalar(
+        select(func.count())
+        .select_from(Annotation)
+        .where(Annotation.user_id == user_id, Annotation.project_id == project_id)
+    )
+    return f"u{user_id}-p{project_id}-n{earlier or 0}"
+
+
+HISTORY_STATUSES = ("all", "current", "superseded", "skipped")
+
+
+def filter_history(
+    rows: list[dict[str, object]],
+    days: tuple[date, ...] = (),
+    tag: str | None = None,
+    status: str = "all",
+) -> list[dict[str, object]]:
+    """My history's filters: one day or an inclusive range of days (as a date picker gives
+    them), a tag (in the judged set, added or removed) and a status (current = the
+    judgement that counts now)."""
+    since = days[0] if days else None
+    until = days[1] if len(days) > 1 else since
+    if status not in HISTORY_STATUSES:
+        raise ValueError(f"unknown status {status!r}; choose one of: {', '.join(HISTORY_STATUSES)}")
+
+    def keep(row: dict[str, object]) -> bool:
+        day = row["created_at"].date()  # type: ignore[attr-defined]
+        if (since and day < since) or (until and day > until):
+            return False
+        touched = {*row["tags"], *row["added"], *row["removed"]}  # type: ignore[misc]
+        if tag and tag not in touched:
+            return False
+        if status == "current":
+            return not row["superseded"]
+        if status == "superseded":
+            return bool(row["superseded"])
+        if status == "skipped":
+            return bool(row["skipped"])
+        return True
+
+    return [row for row in rows if keep(row)]
+
+
+def history_status(row: dict[str, object]) -> str:
+    if row["skipped"]:
+        return "skipped"
+    return "superseded" if row["superseded"] else "current"
+
+
+def history_table(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [
+        {
+            "when": row["created_at"],
+            "project": row["external_id"],
+            "title": row["title"],
+            "tags": ", ".join(row["tags"]),  # type: ignore[arg-type]
+            "added": ", ".join(row["added"]),  # type: ignore[arg-type]
+            "removed": ", ".join(row["removed"]),  # type: ignore[arg-type]
+            "status": history_status(row),
+        }
+        for row in rows
+    ]

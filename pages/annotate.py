@@ -1,0 +1,120 @@
+"""Annotate: the project the model most needs a person for, its suggestions, and the form."""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from labeling import registry, serving
+from labeling.annotate import annotation_form, model_status, progress, submission_key, tag_choices
+from labeling.text import escape_markdown
+from ui.app import database, require_access, settings
+from ui.keyboard import SHORTCUTS, install_shortcuts
+
+user = require_access("annotate")
+config = settings()
+make_session = database()
+state = st.session_state
+
+if state.get("served_for") != user.id:
+    state.served = serving.serve_next(make_session, user.id, config)
+    state.served_for = user.id
+    state.served_at = time.monotonic()
+served = state.served
+
+st.title("Annotate")
+with make_session() as session:
+    status = model_status(session)
+    counts = progress(session, user.id)
+    choices = tag_choices(session)
+    form = annotation_form(session, served) if served else None
+    key = submission_key(session, user.id, served.project_id) if served else None
+
+state.setdefault("first_version_seen", status.serving_version)
+state.setdefault("labelled_this_session", 0)
+columns = st.columns(4)
+columns[0].metric("Labelled today", counts.judged_today)
+columns[1].metric("This session", state.labelled_this_session)
+columns[2].metric("Projects nobody has labelled", f"{counts.unjudged_projects:,}")
+columns[3].metric("Model version", status.serving_version or "none yet")
+if status.serving_version != state.first_version_seen:
+    st.info(
+        f"Model version {status.serving_version} became active at "
+        f"{status.ready_at:%H:%M}; suggestions now come from it."
+    )
+    state.first_version_seen = status.serving_version
+if status.training_stage:
+    st.caption(
+        f"Retraining in the background: {status.training_stage} ({status.training_pct:.0f}%)"
+    )
+
+
+def next_project() -> None:
+    state.labelled_this_session += 1
+    with make_session.begin() as session:
+        registry.maybe_queue_retrain(session, config.retrain_every)
+    del state["served_for"]
+    st.rerun()
+
+
+if served is None:
+    st.success("Nothing left for you to label right now. Thank you!")
+else:
+    st.markdown("### " + escape_markdown(served.title))
+    st.markdown(escape_markdown(served.description or "(no description)"))
+    st.caption("Why this project: " + escape_markdown(served.reason))
+    st.markdown("Current tags: " + escape_markdown(", ".join(served.source_tags) or "none"))
+    if form.suggestions:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "tag": s.tag,
+                        "probability": s.probability,
+                        "threshold": s.threshold,
+                        "suggested": s.suggested,
+                    }
+                    for s in form.suggestions
+                ]
+            ),
+            hide_index=True,
+        )
+    # The button sits beside the tag box, top-aligned: the box grows a line while it has focus,
+    # and a button below it would jump away between mouse-down and mouse-up.
+    with st.form("judgement"):
+        tag_column, button_column = st.columns([6, 1], vertical_alignment="top")
+        tags = tag_column.multiselect(
+            "Tags",
+            options=list(choices),
+            default=[tag for tag in form.preselected if tag in choices],
+            format_func=choices.get,
+            filter_mode="contains",
+            select_all=False,
+            wrap=True,
+            key=f"tags-{key}",
+        )
+        if button_column.form_submit_button("Submit", type="primary", width="stretch"):
+            serving.submit(
+                make_session,
+                user.id,
+                served.project_id,
+                tags,
+                list(form.preselected),
+                served.model_version_id,
+                time.monotonic() - state.served_at,
+                key,
+            )
+            next_project()
+    with st.form("skip"):
+        reason = st.text_input("Skip reason (optional)")
+        if st.form_submit_button("Skip"):
+            serving.skip(
+                make_session, user.id, served.project_id, reason, served.model_version_id, key
+            )
+            next_project()
+
+if st.button("Undo last judgement", disabled=counts.judged_total == 0):
+    undone = serving.undo_last(make_session, user.id)
+    st.toast("Your last judgement was undone." if undone else "Nothing to undo.")
+install_shortcuts()
+st.caption(SHORTCUTS)
