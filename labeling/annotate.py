@@ -84,15 +84,15 @@ class Progress:
 def progress(session: Session, user_id: int, now: datetime | None = None) -> Progress:
     midnight = datetime.combine((now or utcnow()).date(), time.min)
     mine = select(func.count()).select_from(Annotation).where(Annotation.user_id == user_id)
-    judged_projects = select(Annotation.project_id).where(Annotation.skipped.is_(False))
+    judged_projects = select(func.count(Annotation.project_id.distinct())).where(
+        Annotation.skipped.is_(False)
+    )
+    projects = session.scalar(select(func.count()).select_from(Project)) or 0
     return Progress(
         judged_today=session.scalar(mine.where(Annotation.created_at >= midnight)) or 0,
         judged_total=session.scalar(mine) or 0,
-        unjudged_projects=session.scalar(
-            select(func.count()).select_from(Project).where(Project.id.not_in(judged_projects))
-        )
-        or 0,
-        projects=session.scalar(select(func.count()).select_from(Project)) or 0,
+        unjudged_projects=projects - (session.scalar(judged_projects) or 0),
+        projects=projects,
     )
 
 

@@ -49,12 +49,39 @@ if status.training_stage:
     )
 
 
-def next_project() -> None:
+def judgement_done() -> None:
     state.labelled_this_session += 1
     with make_session.begin() as session:
         registry.maybe_queue_retrain(session, config.retrain_every)
     del state["served_for"]
-    st.rerun()
+
+
+def on_submit(tags_key: str, shown: tuple[str, ...], key: str) -> None:
+    """Runs before the next script run, so the next project renders in that same run."""
+    serving.submit(
+        make_session,
+        user.id,
+        served.project_id,
+        state[tags_key],
+        list(shown),
+        served.model_version_id,
+        time.monotonic() - state.served_at,
+        key,
+    )
+    judgement_done()
+
+
+def on_skip(key: str) -> None:
+    serving.skip(
+        make_session,
+        user.id,
+        served.project_id,
+        state.get("skip_reason", ""),
+        served.model_version_id,
+        key,
+    )
+    state.skip_reason = ""
+    judgement_done()
 
 
 if served is None:
@@ -83,7 +110,7 @@ else:
     # and a button below it would jump away between mouse-down and mouse-up.
     with st.form("judgement"):
         tag_column, button_column = st.columns([6, 1], vertical_alignment="top")
-        tags = tag_column.multiselect(
+        tag_column.multiselect(
             "Tags",
             options=list(choices),
             default=[tag for tag in form.preselected if tag in choices],
@@ -93,25 +120,16 @@ else:
             wrap=True,
             key=f"tags-{key}",
         )
-        if button_column.form_submit_button("Submit", type="primary", width="stretch"):
-            serving.submit(
-                make_session,
-                user.id,
-                served.project_id,
-                tags,
-                list(form.preselected),
-                served.model_version_id,
-                time.monotonic() - state.served_at,
-                key,
-            )
-            next_project()
+        button_column.form_submit_button(
+            "Submit",
+            type="primary",
+            width="stretch",
+            on_click=on_submit,
+            args=(f"tags-{key}", form.preselected, key),
+        )
     with st.form("skip"):
-        reason = st.text_input("Skip reason (optional)")
-        if st.form_submit_button("Skip"):
-            serving.skip(
-                make_session, user.id, served.project_id, reason, served.model_version_id, key
-            )
-            next_project()
+        st.text_input("Skip reason (optional)", key="skip_reason")
+        st.form_submit_button("Skip", on_click=on_skip, args=(key,))
 
 if st.button("Undo last judgement", disabled=counts.judged_total == 0):
     undone = serving.undo_last(make_session, user.id)
