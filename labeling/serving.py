@@ -167,21 +167,28 @@ def _judge_counts() -> Any:
 
 def _pools(user_id: int, policy: _ServingPolicy, now: datetime) -> tuple[Select[Any], Select[Any]]:
     """(first-opinion pool, second-opinion pool) as queries over Project: both exclude what
-    the user ever judged (skips included) and what another annotator holds a live lease on."""
-    judges = _judge_counts()
-    count = func.coalesce(judges.c.judges, 0)
+    the user ever judged (skips included) and what another annotator holds a live lease on.
+
+    The first pool is "no real judgement exists" (an indexed NOT EXISTS per candidate, walked
+    in score order); the second is driven from the judged projects, which are few, so that an
+    empty second-opinion pool costs a small aggregate rather than a scan of the catalogue."""
     judged_by_user = exists().where(
         Annotation.project_id == Project.id, Annotation.user_id == user_id
     )
     leased_to_other = exists().where(
         Lease.project_id == Project.id, Lease.user_id != user_id, Lease.expires_at > now
     )
-    base = (
-        select(Project.id)
-        .outerjoin(judges, judges.c.project_id == Project.id)
-        .where(~judged_by_user, ~leased_to_other)
+    judged_by_anyone = exists().where(
+        Annotation.project_id == Project.id, Annotation.skipped.is_(False)
     )
-    return base.where(count == 0), base.where(count >= 1, count < policy.overlap_k)
+    first = select(Project.id).where(~judged_by_anyone, ~leased_to_other)
+    judges = _judge_counts()
+    second = (
+        select(Project.id)
+        .join(judges, judges.c.project_id == Project.id)
+        .where(judges.c.judges < policy.overlap_k, ~judged_by_user, ~leased_to_other)
+    )
+    return first.where(~judged_by_user), second
 
 
 def _choose_project(
