@@ -120,7 +120,8 @@ def main() -> None:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_healthy(url, server)
-            timings = sorted(measure(url, args.submissions))
+            in_order = measure(url, args.submissions)
+            timings = sorted(in_order)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -132,6 +133,7 @@ def main() -> None:
             "p50_ms": round(statistics.median(timings), 1),
             "p95_ms": round(timings[int(0.95 * len(timings)) - 1], 1),
             "max_ms": round(timings[-1], 1),
+            "in_order_ms": [round(t) for t in in_order],
             "setup_seconds": round(setup_seconds, 1),
             "target_p95_ms": 300,
         },

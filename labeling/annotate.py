@@ -58,6 +58,20 @@ def annotation_form(session: Session, served: ServedProject) -> AnnotationForm:
     )
 
 
+def suggestion_line(suggestions: tuple[Suggestion, ...]) -> str:
+    """One readable line: suggested tags with their probabilities, then the closest misses
+    with their thresholds, e.g. "suggests pytorch 0.93, nlp 0.71 · below threshold:
+    transformers 0.38 < 0.45"."""
+    suggested = [f"{s.tag} {s.probability:.2f}" for s in suggestions if s.suggested]
+    missed = [
+        f"{s.tag} {s.probability:.2f} < {s.threshold:.2f}" for s in suggestions if not s.suggested
+    ]
+    parts = ["suggests " + ", ".join(suggested) if suggested else "suggests no tag"]
+    if missed:
+        parts.append("below threshold: " + ", ".join(missed))
+    return " · ".join(parts)
+
+
 def tag_choices(session: Session) -> dict[str, str]:
     """Active tag -> label with its aliases, so that typing an alias ("nlp") finds the tag in
     the searchable picker. Inactive tags are kept for history but never offered."""

@@ -2,11 +2,17 @@
 
 import time
 
-import pandas as pd
 import streamlit as st
 
 from labeling import registry, serving
-from labeling.annotate import annotation_form, model_status, progress, submission_key, tag_choices
+from labeling.annotate import (
+    annotation_form,
+    model_status,
+    progress,
+    submission_key,
+    suggestion_line,
+    tag_choices,
+)
 from labeling.text import escape_markdown
 from ui.app import database, require_access, settings
 from ui.keyboard import SHORTCUTS, install_shortcuts
@@ -92,20 +98,7 @@ else:
     st.caption("Why this project: " + escape_markdown(served.reason))
     st.markdown("Current tags: " + escape_markdown(", ".join(served.source_tags) or "none"))
     if form.suggestions:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "tag": s.tag,
-                        "probability": s.probability,
-                        "threshold": s.threshold,
-                        "suggested": s.suggested,
-                    }
-                    for s in form.suggestions
-                ]
-            ),
-            hide_index=True,
-        )
+        st.markdown("Model: " + escape_markdown(suggestion_line(form.suggestions)))
     # The button sits beside the tag box, top-aligned: the box grows a line while it has focus,
     # and a button below it would jump away between mouse-down and mouse-up.
     with st.form("judgement"):

@@ -90,9 +90,7 @@ def test_annotate_shows_imported_text_literally_with_reason_and_suggestions(
     assert not any("<script>" in m for m in markdown)
     reason = next(c.value for c in at.caption if c.value.startswith("Why this project"))
     assert "vision\\-x 0\\.45" in reason
-    suggestions = at.dataframe[0].value
-    assert list(suggestions["tag"]) == ["nlp-x", "vision-x"]
-    assert list(suggestions["suggested"]) == [True, True]
+    assert "Model: suggests nlp\\-x 0\\.90, vision\\-x 0\\.45" in markdown
     assert at.multiselect[0].value == ["nlp-x", "vision-x"]
 
 

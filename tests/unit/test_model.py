@@ -135,3 +135,15 @@ def test_large_training_sets_drop_character_ngrams() -> None:
     tags = sorted({t for p in projects for t in p["tags"]})
     model = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_projects=30))
     assert model.params.features.char_ngrams is False
+
+
+def test_suggestion_line_lists_suggested_then_closest_misses() -> None:
+    from labeling.annotate import Suggestion, suggestion_line
+
+    line = suggestion_line(
+        (Suggestion("pytorch", 0.93, 0.4), Suggestion("transformers", 0.38, 0.45))
+    )
+    assert line == "suggests pytorch 0.93 · below threshold: transformers 0.38 < 0.45"
+    assert suggestion_line((Suggestion("nlp", 0.1, 0.5),)) == (
+        "suggests no tag · below threshold: nlp 0.10 < 0.50"
+    )
