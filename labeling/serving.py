@@ -183,10 +183,9 @@ def _pools(user_id: int, policy: _ServingPolicy, now: datetime) -> tuple[Select[
     )
     first = select(Project.id).where(~judged_by_anyone, ~leased_to_other)
     judges = _judge_counts()
-    second = (
-        select(Project.id)
-        .join(judges, judges.c.project_id == Project.id)
-        .where(judges.c.judges < policy.overlap_k, ~judged_by_user, ~leased_to_other)
+    awaiting_opinion = select(judges.c.project_id).where(judges.c.judges < policy.overlap_k)
+    second = select(Project.id).where(
+        Project.id.in_(awaiting_opinion), ~judged_by_user, ~leased_to_other
     )
     return first.where(~judged_by_user), second
 
@@ -208,13 +207,15 @@ def _choose_project(
         wants_overlap = overlap_draw(user_id, judged) < policy.overlap_share
         order = [overlap, primary] if wants_overlap else [primary, overlap]
     for pool in order:
-        project_id = _best_in(session, pool, version)
+        project_id = _best_in(session, pool, version, small_pool=pool is overlap)
         if project_id is not None:
             return project_id
     return None
 
 
-def _best_in(session: Session, pool: Select[Any], version: ModelVersion | None) -> int | None:
+def _best_in(
+    session: Session, pool: Select[Any], version: ModelVersion | None, small_pool: bool = False
+) -> int | None:
     """The most uncertain scored project of the pool; projects the model has not scored (no
     model yet, or imported after training) come after, in the stable cold-start order."""
     if version is not None:
@@ -225,7 +226,13 @@ def _best_in(session: Session, pool: Select[Any], version: ModelVersion | None) 
                     Prediction.project_id == Project.id, Prediction.model_version_id == version.id
                 ),
             )
-            .order_by(Prediction.uncertainty.desc(), Project.id)
+            # The first pool is large: walk the (version, uncertainty) index until a free
+            # project appears. The second is small: "+ 0" stops SQLite from walking the index
+            # over the whole catalogue and makes it sort the few candidates instead.
+            .order_by(
+                (Prediction.uncertainty + 0 if small_pool else Prediction.uncertainty).desc(),
+                Project.id,
+            )
             .limit(1)
         )
         if scored is not None:
