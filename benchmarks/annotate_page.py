@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,11 +20,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import auth, io, registry
-from labeling.config import Settings
-from labeling.synthetic import demo_taxonomy, synthetic_catalogue
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, IDLE, _free_port, _wait_healthy
+from benchmarks.common import synthetic_database
+from labeling import auth, registry
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, IDLE
+from tests.e2e.server import running_app
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDER = """() => {
@@ -48,13 +46,8 @@ RECORDER = """() => {
 
 
 def prepare(workdir: Path, size: int) -> dict[str, str]:
-    settings = Settings(database_url=f"sqlite:///{workdir}/bench.db", data_dir=workdir)
-    make_session = session_factory(engine_for(settings.database_url))
-    upgrade_to_head(make_session.engine)
-    projects = io.parse_projects(json.dumps(synthetic_catalogue(size)).encode(), "syn.json")
-    taxonomy = io.parse_taxonomy(json.dumps(demo_taxonomy()).encode(), "taxonomy.json")
+    settings, make_session = synthetic_database(workdir, size)
     with make_session.begin() as session:
-        io.import_catalogue(session, projects, "syn.json", "json", taxonomy=taxonomy)
         registry.queue_training(session, None)
         auth.create_user(session, "bench", "bench-password", "annotator")
     registry.work_once(make_session, settings)
@@ -97,34 +90,9 @@ def main() -> None:
         started = time.perf_counter()
         env = prepare(Path(workdir), args.size)
         setup_seconds = time.perf_counter() - started
-        port = _free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "streamlit_app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_healthy(url, server)
+        with running_app(env) as url:
             in_order = measure(url, args.submissions)
-            timings = sorted(in_order)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    timings = sorted(in_order)
     json.dump(
         {
             "benchmark": "annotate_submit_to_next_project",

@@ -16,22 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import synthetic_database
 from db.models import ModelVersion
-from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import io, registry
-from labeling.config import Settings
-from labeling.synthetic import demo_taxonomy, synthetic_catalogue
+from labeling import registry
 
 
 def measure(size: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as workdir:
-        settings = Settings(database_url=f"sqlite:///{workdir}/bench.db", data_dir=Path(workdir))
-        make_session = session_factory(engine_for(settings.database_url))
-        upgrade_to_head(make_session.engine)
-        projects = io.parse_projects(json.dumps(synthetic_catalogue(size)).encode(), "syn.json")
-        taxonomy = io.parse_taxonomy(json.dumps(demo_taxonomy()).encode(), "taxonomy.json")
-        with make_session.begin() as session:
-            io.import_catalogue(session, projects, "syn.json", "json", taxonomy=taxonomy)
+        settings, make_session = synthetic_database(Path(workdir), size)
         stages: list[tuple[str, float]] = []
         started = time.perf_counter()
         with make_session.begin() as session:

@@ -4,10 +4,14 @@ refusal."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from db.models import AuditEvent
+from db.session import SessionFactory
 from tests.e2e.conftest import open_page, sidebar_links, sign_in, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -99,16 +103,28 @@ def test_annotator_is_refused_the_data_page(page, app_url: str) -> None:
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
 
 
-def test_wrong_password_then_lockout(page) -> None:
-    for attempt in range(5):
+def _sign_in_attempts(e2e_db: SessionFactory) -> int:
+    with e2e_db() as session:
+        return session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.actor == "demo-reviewer", AuditEvent.action.like("sign_in.%"))
+        )
+
+
+def test_wrong_password_then_lockout(page, e2e_db: SessionFactory) -> None:
+    """Each attempt is waited for in the audit trail, so that a slow rerun cannot leave the
+    previous attempt's message on screen when the next one is read."""
+    recorded = _sign_in_attempts(e2e_db)
+    for attempt, password in enumerate([*(f"wrong-{n}" for n in range(5)), "labelloop-demo"]):
         page.get_by_label("Username").fill("demo-reviewer")
-        page.get_by_label("Password", exact=True).fill(f"wrong-{attempt}")
+        page.get_by_label("Password", exact=True).fill(password)
         page.get_by_role("button", name="Sign in").click()
+        deadline = time.monotonic() + 20
+        while _sign_in_attempts(e2e_db) <= recorded + attempt and time.monotonic() < deadline:
+            time.sleep(0.1)
         page.get_by_test_id("stAlertContentError").wait_for()
         wait_idle(page)
+    # 5 failures lock the username; the right password is refused while locked.
     assert "Too many failed sign-ins" in page.get_by_test_id("stAlertContentError").inner_text()
-    page.get_by_label("Username").fill("demo-reviewer")
-    page.get_by_label("Password", exact=True).fill("labelloop-demo")
-    page.get_by_role("button", name="Sign in").click()
-    wait_idle(page)
-    assert "Too many failed sign-ins" in page.get_by_test_id("stAlertContentError").inner_text()
+    assert _sign_in_attempts(e2e_db) >= recorded + 7  # 5 failed, 1 lockout, 1 refused while locked

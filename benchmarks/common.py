@@ -1,0 +1,24 @@
+"""Set-up shared by the benchmarks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
+from labeling import io
+from labeling.config import Settings
+from labeling.synthetic import demo_taxonomy, synthetic_catalogue
+
+
+def synthetic_database(workdir: Path, size: int) -> tuple[Settings, SessionFactory]:
+    """A fresh SQLite database in ``workdir`` holding a synthetic catalogue of ``size``
+    projects and the demo taxonomy, imported the way the CLI imports."""
+    settings = Settings(database_url=f"sqlite:///{workdir}/bench.db", data_dir=workdir)
+    make_session = session_factory(engine_for(settings.database_url))
+    upgrade_to_head(make_session.engine)
+    projects = io.parse_projects(json.dumps(synthetic_catalogue(size)).encode(), "syn.json")
+    taxonomy = io.parse_taxonomy(json.dumps(demo_taxonomy()).encode(), "taxonomy.json")
+    with make_session.begin() as session:
+        io.import_catalogue(session, projects, "syn.json", "json", taxonomy=taxonomy)
+    return settings, make_session
