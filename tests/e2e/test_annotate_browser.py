@@ -28,7 +28,10 @@ def _wait_for_next_project(page, title: str) -> None:
 
 
 def _chips(page) -> list[str]:
+    """The tag box's selected tags (every demo project starts with at least one, so waiting
+    for the first chip means the box has rendered)."""
     chips = page.get_by_test_id("stMultiSelect").locator("[data-tag]")
+    chips.first.wait_for()
     return [text.split(" (")[0].strip() for text in chips.all_inner_texts()]
 
 

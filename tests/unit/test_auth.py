@@ -550,6 +550,8 @@ def test_list_users_is_sorted_by_username(make_session: SessionFactory) -> None:
 def test_page_access_table() -> None:
     expected = {
         "home": frozenset({"annotator", "reviewer", "manager", "admin"}),
+        "annotate": frozenset({"annotator", "reviewer", "admin"}),
+        "history": frozenset({"annotator", "reviewer", "admin"}),
         "data": frozenset({"admin"}),
         "users": frozenset({"admin"}),
     }
@@ -559,10 +561,10 @@ def test_page_access_table() -> None:
 @pytest.mark.parametrize(
     ("role", "pages"),
     [
-        ("annotator", ["home"]),
-        ("reviewer", ["home"]),
+        ("annotator", ["home", "annotate", "history"]),
+        ("reviewer", ["home", "annotate", "history"]),
         ("manager", ["home"]),
-        ("admin", ["home", "data", "users"]),
+        ("admin", ["home", "annotate", "history", "data", "users"]),
         ("nobody", []),
     ],
 )
