@@ -226,6 +226,33 @@ def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
+# --- label errors ------------------------------------------------------------------------------
+
+
+def cmd_label_errors(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    from labeling import label_errors
+
+    make_session = open_database(settings)
+    _progress("scoring every labelled project with out-of-fold predictions ...")
+    with make_session() as session:
+        found, _ = label_errors.find_label_errors(session, settings)
+        rows = label_errors.suspect_rows(session, found, args.tag, args.top)
+    per_tag = label_errors.suspected_per_tag(found)
+    if args.json:
+        out.write(registry.to_json({"suspects": rows, "per_tag": per_tag}) + "\n")
+        return 0
+    if not rows:
+        out.write("No suspected label errors.\n")
+        return 0
+    for number, row in enumerate(rows, start=1):
+        out.write(f"{number:>3}. [{row['id']}] {row['title']}  (score {row['score']:.2f})\n")
+        out.write(f"     {row['reason']}\n")
+    out.write("\nSuspected errors per tag (projects probably missing it / wrongly carrying it):\n")
+    for tag, counts in sorted(per_tag.items(), key=lambda item: -item[1]["probably_missing"]):
+        out.write(f"  {tag:<34} {counts['probably_missing']:>5} {counts['probably_wrong']:>5}\n")
+    return 0
+
+
 # --- simulation ------------------------------------------------------------------------------
 
 
@@ -381,6 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")
     worker.add_argument("--poll", type=float, default=2.0, help="seconds between queue checks")
     worker.set_defaults(handler=cmd_worker)
+
+    errors = commands.add_parser(
+        "label-errors", help="list the projects whose tags are most likely wrong or missing"
+    )
+    errors.add_argument("--top", type=int, default=20, help="how many suspects to list")
+    errors.add_argument("--tag", help="only suspects involving this tag")
+    errors.add_argument("--json", action="store_true")
+    errors.set_defaults(handler=cmd_label_errors)
 
     sim = commands.add_parser("simulate", help="replay a labelled catalogue to compare strategies")
     sim.add_argument("--projects", required=True, help="fully labelled catalogue (JSON/CSV/JSONL)")
