@@ -133,13 +133,14 @@ def _ceiling_layers(ceiling: float, left_edge: float, title: str) -> list[alt.Ch
 
 
 def simulation_curves_frame(result: Mapping[str, Any], metric: str) -> pd.DataFrame:
-    """``run_simulation`` output -> the (strategy, labels, mean, std) frame of one metric."""
+    """``run_simulation`` output -> the (strategy, labels, mean, std) frame of one metric
+    (cold-start points name the mean ``<metric>_mean``, warm-start points ``<metric>``)."""
     _metric_title(metric)
     rows = [
         {
             "strategy": name,
             "labels": point["labels"],
-            "mean": point[f"{metric}_mean"],
+            "mean": point.get(f"{metric}_mean", point.get(metric)),
             "std": point[f"{metric}_std"],
         }
         for name, data in result["strategies"].items()

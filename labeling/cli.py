@@ -280,6 +280,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
             progress=_progress,
             seed=args.seed,
             n_jobs=args.jobs,
+            noise_drop=args.noise_drop,
+            noise_add=args.noise_add,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -427,6 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--repeats", type=int, default=3, help="runs with different seed sets")
     sim.add_argument("--seed", type=int, default=0, help="base random seed")
     sim.add_argument("--jobs", type=int, default=1, help="worker processes")
+    sim.add_argument(
+        "--noise-drop", type=float, help="warm start: drop each true tag with this probability"
+    )
+    sim.add_argument(
+        "--noise-add", type=float, help="warm start: add one wrong tag with this probability"
+    )
     sim.add_argument("--out", required=True, help="JSON result file; charts are written beside it")
     sim.set_defaults(handler=cmd_simulate)
 

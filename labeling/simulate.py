@@ -16,6 +16,7 @@ No Streamlit here: the CLI, the app and the tests call :func:`run_simulation` on
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,11 +25,19 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.model_selection import KFold
 
 from labeling.features import project_text
 from labeling.io import RawProject, TaxonomyEntry, split_for
-from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, trainable_tags
-from labeling.strategies import STRATEGIES, get_strategy
+from labeling.model import (
+    ModelParams,
+    TagModel,
+    evaluate,
+    fit_tag_model,
+    label_matrix,
+    trainable_tags,
+)
+from labeling.strategies import STRATEGIES, get_strategy, top_indices
 from labeling.strategies import random as random_strategy
 from labeling.text import slugify_tag
 
@@ -354,7 +363,10 @@ def summarise_strategy(
 
 
 def summary_table(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per strategy, best area under the weighted-F1 curve first (ties by name)."""
+    """One row per strategy, best area under the weighted-F1 curve first (ties by name). A warm
+    result (it carries ``injected_errors``) gets :func:`warm_summary_table` instead."""
+    if "injected_errors" in result:
+        return warm_summary_table(result)
     rows = [
         {
             "strategy": name,
@@ -387,10 +399,34 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_WARM_COLUMNS = (
+    ("strategy", "strategy"),
+    *((f"errors_fixed_at_{n}", f"errors fixed @{n}") for n in (100, 250, 500)),
+    ("final_labels", "labels"),
+    ("final_errors_fixed", "errors fixed"),
+    ("final_weighted_f1", "weighted F1"),
+    ("final_macro_f1", "macro F1"),
+)
+_ERROR_COUNT_KEYS = frozenset(
+    {"final_errors_fixed", *(f"errors_fixed_at_{n}" for n in (100, 250, 500))}
+)
+
+
+def _warm_cell(key: str, value: Any) -> str:
+    """Error counts are means over repeats: one decimal, not F1's three."""
+    if key in _ERROR_COUNT_KEYS and value is not None:
+        return f"{value:.1f}"
+    return _cell(value)
+
+
 def format_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Plain-text table for the terminal; "-" means the share of the ceiling was never reached."""
-    header = [title for _, title in _TABLE_COLUMNS]
-    body = [[_cell(row.get(key)) for key, _ in _TABLE_COLUMNS] for row in rows]
+    """Plain-text table for the terminal, for cold or warm rows (told apart by their keys).
+    "-" means the share of the ceiling was never reached (cold) or the label count is beyond
+    the budget (warm)."""
+    warm = bool(rows) and "final_errors_fixed" in rows[0]
+    columns = _WARM_COLUMNS if warm else _TABLE_COLUMNS
+    header = [title for _, title in columns]
+    body = [[_warm_cell(key, row.get(key)) for key, _ in columns] for row in rows]
     widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:
@@ -455,16 +491,41 @@ def run_simulation(
     full_data: bool = True,
     seed: int = 0,
     n_jobs: int = 1,
+    noise_drop: float | None = None,
+    noise_add: float | None = None,
 ) -> dict[str, Any]:
     """Replay the labelled catalogue for every strategy and repeat; returns a JSON-ready dict
     (config, full_data ceiling, per-strategy curves and summaries, seconds).
 
     ``seed`` is the base seed (repeat r draws its seed set with ``seed + r``). ``n_jobs`` > 1
     replays (repeat, strategy) curves in that many worker processes: the results are the same
-    numbers, but progress then arrives per finished curve instead of per batch."""
+    numbers, but progress then arrives per finished curve instead of per batch.
+
+    Warm start (``noise_drop`` and/or ``noise_add`` given; a missing one counts as 0): every
+    pool project starts with noisy source tags made from its true tags (repeat r draws its
+    noise with ``seed + r``), the model trains on the whole pool, and each batch replaces the
+    picked projects' tags by the true ones. ``seed_size`` is IGNORED there: nothing needs to
+    be labelled before the first model, so the first point is at 0 labels. The result adds
+    ``injected_errors`` and per point ``errors_fixed`` and ``batch_precision``. The strategy
+    ``label_errors`` (warm only) needs ``labeling.label_errors``."""
     started = time.perf_counter()
     params = params or ModelParams()
     corpus = build_corpus(projects, taxonomy, params.features.title_repeats)
+    if noise_drop is not None or noise_add is not None:
+        drop, add = noise_drop or 0.0, noise_add or 0.0
+        for name, value in (("noise_drop", drop), ("noise_add", add)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1; got {value}")
+        names = validate_warm_options(strategies, batch_size, budget, repeats, corpus)
+        if n_jobs < 1:
+            raise ValueError(f"n_jobs must be at least 1; got {n_jobs}")
+        options = SimulationOptions(
+            names, 0, batch_size, budget, repeats, params, full_data, seed, n_jobs
+        )
+        result = _run_warm(corpus, options, drop, add, len(projects), progress)
+        return {**result, "seconds": round(time.perf_counter() - started, 3)}
+    if LABEL_ERRORS in strategies:
+        raise ValueError(f"strategy '{LABEL_ERRORS}' needs a warm start (noise_drop, noise_add)")
     names = validate_options(
         strategies,
         seed_size,
@@ -544,3 +605,392 @@ def _seed_rows(pool_size: int, seed_size: int, seed: int) -> list[int]:
     """The random starting set of one repeat, sorted so its order carries no meaning."""
     rows = np.random.default_rng(seed).choice(pool_size, size=seed_size, replace=False)
     return sorted(int(i) for i in rows)
+
+
+# --------------------------------------------------------------------------------------------
+# Warm start: every pool project arrives with noisy source tags; each label fixes one project
+# --------------------------------------------------------------------------------------------
+#
+# DESIGN.md ("Cold start versus warm start"): LabelLoop's real catalogue arrives with source
+# tags, noisy but mostly right, so the model starts warm and the valuable label is the one that
+# corrects a wrong or incomplete project. The warm replay measures that: how many injected tag
+# errors each strategy has fixed after n labels, and what the clean evaluation split says about
+# the model trained on the partly corrected pool.
+
+WarmCurve = list[tuple[int, int, float, float, float]]
+# (labels, errors fixed, weighted F1, macro F1, batch precision; NaN at the first point)
+WARM_MILESTONES = (100, 250, 500)
+LABEL_ERRORS = "label_errors"
+_LABEL_ERRORS_MODULE = "labeling.label_errors"
+_OOF_FOLDS = 3
+
+
+def inject_noise(
+    labels: Sequence[frozenset[str]],
+    tags: Sequence[str],
+    drop: float,
+    add: float,
+    seed: int,
+) -> tuple[list[frozenset[str]], dict[str, int]]:
+    """Source tags made from true tags: each true tag is dropped with probability ``drop`` and
+    one wrong tag (uniform among the tags the project lacks) is added with probability ``add``.
+
+    Tags are visited in sorted order, never in set order: string hashing is randomised per
+    process, so set order would make the same seed give different noise from run to run.
+    Returns the noisy sets and {"dropped", "added", "projects_with_error"}."""
+    for name, value in (("drop", drop), ("add", add)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"noise {name} must be between 0 and 1; got {value}")
+    generator = np.random.default_rng(seed)
+    noisy: list[frozenset[str]] = []
+    summary = {"dropped": 0, "added": 0, "projects_with_error": 0}
+    for true in labels:
+        kept = [tag for tag in sorted(true) if generator.random() >= drop]
+        summary["dropped"] += len(true) - len(kept)
+        if generator.random() < add:
+            wrong = [tag for tag in tags if tag not in true]
+            if wrong:
+                kept.append(wrong[int(generator.integers(len(wrong)))])
+                summary["added"] += 1
+        noisy.append(frozenset(kept))
+        summary["projects_with_error"] += noisy[-1] != true
+    return noisy, summary
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """One repeat's noisy pool: the source tags and how many tag errors each project carries."""
+
+    noisy: list[frozenset[str]]
+    errors: list[int]
+    summary: dict[str, int]
+
+
+def warm_start(corpus: Corpus, drop: float, add: float, seed: int) -> WarmStart:
+    """The noisy pool of a repeat (the simulator uses ``seed + repeat``). Every strategy of a
+    repeat sees the same noise, so their error counts are a paired comparison."""
+    noisy, summary = inject_noise(corpus.pool_labels, corpus.candidate_tags, drop, add, seed)
+    errors = [len(t ^ n) for t, n in zip(corpus.pool_labels, noisy, strict=True)]
+    return WarmStart(noisy, errors, {**summary, "tag_errors": sum(errors)})
+
+
+def warm_label_counts(batch_size: int, budget: int) -> list[int]:
+    """Warm curves start at 0 labels: the model already has the source tags to learn from."""
+    return [*range(0, budget, batch_size), budget]
+
+
+def _label_errors_module() -> Any:
+    """``labeling.label_errors``, imported only when asked for, so the simulator runs before
+    that module exists; a missing module is a usage error, a broken one is re-raised."""
+    try:
+        module = importlib.import_module(_LABEL_ERRORS_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name != _LABEL_ERRORS_MODULE:
+            raise
+        module = None
+    if module is None or not hasattr(module, "label_error_scores"):
+        raise ValueError(f"strategy '{LABEL_ERRORS}' needs {_LABEL_ERRORS_MODULE}")
+    return module
+
+
+def validate_warm_options(
+    strategies: Sequence[str], batch_size: int, budget: int, repeats: int, corpus: Corpus
+) -> list[str]:
+    """Warm-mode checks; ``label_errors`` is accepted only when its module is importable."""
+    if budget < 1:
+        raise ValueError(f"budget must be at least 1; got {budget}")
+    others = [name for name in strategies if name != LABEL_ERRORS]
+    if len(others) < len(strategies):
+        _label_errors_module()
+    if others:
+        validate_options(
+            others, 1, batch_size, budget, repeats, len(corpus.pool_texts), len(corpus.eval_texts)
+        )
+    else:  # only label_errors: the shared checks still apply, with a valid stand-in strategy
+        validate_options(
+            ["random"],
+            1,
+            batch_size,
+            budget,
+            repeats,
+            len(corpus.pool_texts),
+            len(corpus.eval_texts),
+        )
+    return list(dict.fromkeys(strategies))
+
+
+def fit_and_score_labels(
+    corpus: Corpus, labels: Sequence[frozenset[str]], params: ModelParams
+) -> Point:
+    """Fit on the WHOLE pool with the given (partly corrected) labels and score on the clean
+    evaluation split; no trainable tag means no model, as in :func:`fit_and_score`."""
+    trainable, _ = trainable_tags(labels, corpus.candidate_tags, params.min_positives)
+    if not trainable:
+        return Point(None, 0.0, 0.0, 0)
+    model = fit_tag_model(corpus.pool_texts, labels, corpus.candidate_tags, params)
+    decisions = model.decide(model.predict_proba(model.transform(corpus.eval_texts)))
+    overall = evaluate(
+        corpus.eval_labels, _aligned(decisions, model.tags, corpus.eval_tags), corpus.eval_tags
+    )["overall"]
+    return Point(model, overall["weighted_f1"], overall["macro_f1"], len(model.tags))
+
+
+def out_of_fold_pool_probabilities(
+    texts: Sequence[str],
+    labels: Sequence[frozenset[str]],
+    candidate_tags: Sequence[str],
+    params: ModelParams,
+    seed: int,
+) -> np.ndarray:
+    """(n, len(candidate_tags)) probabilities, each row from a model that never saw that
+    project: a model trained on a project's own wrong tag tends to repeat it, so the tag would
+    vouch for itself. 3 folds; a tag a fold cannot train (or a fold with no trainable tag) gets
+    probability 0 in the held-out rows."""
+    out = np.zeros((len(texts), len(candidate_tags)), dtype=float)
+    if len(texts) < 2:
+        return out
+    column = {tag: j for j, tag in enumerate(candidate_tags)}
+    folds = KFold(n_splits=min(_OOF_FOLDS, len(texts)), shuffle=True, random_state=seed)
+    for fit_rows, held_rows in folds.split(np.arange(len(texts))):
+        fit_labels = [labels[i] for i in fit_rows]
+        if not trainable_tags(fit_labels, candidate_tags, params.min_positives)[0]:
+            continue
+        model = fit_tag_model([texts[i] for i in fit_rows], fit_labels, candidate_tags, params)
+        probabilities = model.predict_proba_texts([texts[i] for i in held_rows])
+        columns = [column[tag] for tag in model.tags]
+        out[np.ix_(held_rows, columns)] = probabilities
+    return out
+
+
+def query_label_errors(
+    model: TagModel,
+    corpus: Corpus,
+    current: Sequence[frozenset[str]],
+    unrevealed: Sequence[int],
+    n: int,
+    seed: int,
+) -> list[int]:
+    """Unrevealed pool rows whose current labels ``label_error_scores`` finds most suspect,
+    judged on out-of-fold probabilities over the tags (and thresholds) of the full-pool model."""
+    module = _label_errors_module()
+    probabilities = out_of_fold_pool_probabilities(
+        corpus.pool_texts, current, model.tags, model.params, seed
+    )
+    rows = np.asarray(unrevealed, dtype=int)
+    matrix = label_matrix([current[i] for i in unrevealed], model.tags)
+    scores = np.asarray(
+        module.label_error_scores(probabilities[rows], matrix, model.thresholds_), dtype=float
+    )
+    return [unrevealed[int(i)] for i in top_indices(scores, n)]
+
+
+def _warm_query(
+    name: str,
+    point: Point,
+    corpus: Corpus,
+    current: Sequence[frozenset[str]],
+    revealed: Sequence[int],
+    unrevealed: Sequence[int],
+    n: int,
+    generator: np.random.Generator,
+    oof_seed: int,
+) -> list[int]:
+    """Strategies see the model's probabilities on the unrevealed pool exactly as in cold mode;
+    ``label_errors`` additionally sees the current labels (and queries at random while there
+    is no model, like every strategy). Ranked batch's labelled set is the revealed projects."""
+    if name == LABEL_ERRORS and point.model is not None:
+        return query_label_errors(point.model, corpus, current, unrevealed, n, oof_seed)
+    strategy = "random" if name == LABEL_ERRORS else name
+    if strategy == "ranked_batch" and not revealed and point.model is not None:
+        # nothing verified yet: ranked batch cold-starts from the most central project
+        point.model.X_training_ = None  # type: ignore[attr-defined]
+        X_pool = point.model.transform([corpus.pool_texts[i] for i in unrevealed])
+        return [unrevealed[int(i)] for i in get_strategy(strategy)(point.model, X_pool, n)]
+    return query(strategy, point.model, corpus, revealed, unrevealed, n, generator)
+
+
+def replay_warm(
+    name: str,
+    corpus: Corpus,
+    start: WarmStart,
+    first: Point,
+    options: SimulationOptions,
+    repeat: int,
+    progress: ProgressCallback | None,
+) -> WarmCurve:
+    """One warm curve: after every batch, the picked projects get their true tags, the model is
+    refitted on the whole pool and the errors fixed so far are counted."""
+    current = list(start.noisy)
+    revealed: list[int] = []
+    unrevealed = list(range(len(corpus.pool_texts)))
+    point, fixed, precision, batch = first, 0, float("nan"), 0
+    curve: WarmCurve = []
+    while True:
+        curve.append((len(revealed), fixed, point.weighted_f1, point.macro_f1, precision))
+        if progress:
+            progress(
+                f"repeat {repeat + 1}/{options.repeats} strategy {name}: "
+                f"{len(revealed)}/{options.budget} labels, "
+                f"{fixed}/{start.summary['tag_errors']} errors fixed, "
+                f"weighted F1 {point.weighted_f1:.2f}"
+            )
+        if len(revealed) >= options.budget:
+            return curve
+        n = min(options.batch_size, options.budget - len(revealed))
+        generator = batch_generator(options.seed, repeat, batch)
+        oof_seed = options.seed * 1_000_003 + repeat * 1_009 + batch
+        picks = _warm_query(
+            name, point, corpus, current, revealed, unrevealed, n, generator, oof_seed
+        )
+        for row in picks:
+            current[row] = corpus.pool_labels[row]
+        fixed += sum(start.errors[row] for row in picks)
+        precision = sum(start.errors[row] > 0 for row in picks) / len(picks)
+        revealed.extend(picks)
+        picked = set(picks)
+        unrevealed = [i for i in unrevealed if i not in picked]
+        point = fit_and_score_labels(corpus, current, options.params)
+        batch += 1
+
+
+def _warm_task(
+    corpus: Corpus,
+    options: SimulationOptions,
+    name: str,
+    start: WarmStart,
+    first: Point,
+    repeat: int,
+) -> tuple[str, int, WarmCurve, list[str]]:
+    """Worker-process entry point for warm curves (see :func:`_replay_task`)."""
+    messages: list[str] = []
+    curve = replay_warm(name, corpus, start, first, options, repeat, messages.append)
+    return name, repeat, curve, messages
+
+
+def replay_all_warm(
+    corpus: Corpus,
+    options: SimulationOptions,
+    drop: float,
+    add: float,
+    progress: ProgressCallback | None,
+) -> tuple[dict[str, list[WarmCurve]], list[dict[str, int]]]:
+    """Every warm (repeat, strategy) curve and each repeat's injected-noise summary. The noisy
+    pool and its first model are shared by the strategies of a repeat."""
+    tasks = []
+    injected = []
+    for repeat in range(options.repeats):
+        start = warm_start(corpus, drop, add, options.seed + repeat)
+        injected.append(start.summary)
+        first = fit_and_score_labels(corpus, start.noisy, options.params)
+        tasks += [(name, start, first, repeat) for name in options.strategies]
+    runs: dict[str, list[WarmCurve]] = {
+        name: [[] for _ in range(options.repeats)] for name in options.strategies
+    }
+    if options.n_jobs == 1:
+        for name, start, first, repeat in tasks:
+            runs[name][repeat] = replay_warm(name, corpus, start, first, options, repeat, progress)
+        return runs, injected
+    parallel = Parallel(n_jobs=options.n_jobs, return_as="generator_unordered")
+    jobs = (delayed(_warm_task)(corpus, options, *task) for task in tasks)
+    for name, repeat, curve, messages in parallel(jobs):
+        runs[name][repeat] = curve
+        for message in messages if progress else ():
+            progress(message)
+    return runs, injected
+
+
+def _mean_or_none(values: np.ndarray) -> float | None:
+    """Batch precision has no value at 0 labels (no batch yet): NaN becomes JSON null."""
+    mean = float(values.mean())
+    return None if np.isnan(mean) else mean
+
+
+def summarise_warm(runs: np.ndarray, labels: Sequence[int]) -> dict[str, Any]:
+    """Means over repeats; runs is (repeats, points, 4): errors fixed, weighted F1, macro F1,
+    batch precision."""
+    mean, std = runs.mean(axis=0), runs.std(axis=0)
+    curve = [
+        {
+            "labels": int(n),
+            "errors_fixed": float(mean[i, 0]),
+            "errors_fixed_std": float(std[i, 0]),
+            "weighted_f1": float(mean[i, 1]),
+            "weighted_f1_std": float(std[i, 1]),
+            "macro_f1": float(mean[i, 2]),
+            "macro_f1_std": float(std[i, 2]),
+            "batch_precision": _mean_or_none(runs[:, i, 3]),
+        }
+        for i, n in enumerate(labels)
+    ]
+    return {
+        "curve": curve,
+        "auc_weighted_f1": curve_auc(labels, [p["weighted_f1"] for p in curve]),
+        "repeats_errors_fixed": runs[:, :, 0].tolist(),
+        "repeats_weighted_f1": runs[:, :, 1].tolist(),
+        "repeats_macro_f1": runs[:, :, 2].tolist(),
+    }
+
+
+def injected_errors(per_repeat: Sequence[Mapping[str, int]]) -> dict[str, Any]:
+    """Means over repeats (each repeat draws its own noise) and the per-repeat counts."""
+    keys = ("tag_errors", "projects_with_error", "dropped", "added")
+    means = {key: float(np.mean([summary[key] for summary in per_repeat])) for key in keys}
+    return {**means, "per_repeat": [dict(summary) for summary in per_repeat]}
+
+
+def _run_warm(
+    corpus: Corpus,
+    options: SimulationOptions,
+    drop: float,
+    add: float,
+    n_projects: int,
+    progress: ProgressCallback | None,
+) -> dict[str, Any]:
+    ceiling = full_data_ceiling(corpus, options.params) if options.full_data else None
+    runs, injected = replay_all_warm(corpus, options, drop, add, progress)
+    labels = warm_label_counts(options.batch_size, options.budget)
+    config = {
+        **_config(options, corpus, n_projects),
+        "mode": "warm",
+        "seed_size": None,
+        "noise_drop": drop,
+        "noise_add": add,
+        "label_counts": labels,
+    }
+    return {
+        "config": config,
+        "full_data": ceiling,
+        "injected_errors": injected_errors(injected),
+        "strategies": {
+            name: summarise_warm(
+                np.array([[point[1:] for point in curve] for curve in runs[name]], dtype=float),
+                labels,
+            )
+            for name in options.strategies
+        },
+    }
+
+
+def errors_fixed_at(curve: Sequence[Mapping[str, Any]], target: int) -> float | None:
+    """Errors fixed at the curve point nearest ``target`` labels (the lower one on a tie);
+    None when ``target`` is beyond the budget, which would otherwise report the last point."""
+    if not curve or target > curve[-1]["labels"]:
+        return None
+    nearest = min(curve, key=lambda point: abs(point["labels"] - target))
+    return nearest["errors_fixed"]
+
+
+def warm_summary_table(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per strategy, most errors fixed at the end of the budget first (ties by name)."""
+    rows = []
+    for name, data in result["strategies"].items():
+        curve = data["curve"]
+        row: dict[str, Any] = {"strategy": name}
+        for target in WARM_MILESTONES:
+            row[f"errors_fixed_at_{target}"] = errors_fixed_at(curve, target)
+        row["final_labels"] = curve[-1]["labels"]
+        row["final_errors_fixed"] = curve[-1]["errors_fixed"]
+        row["final_weighted_f1"] = curve[-1]["weighted_f1"]
+        row["final_macro_f1"] = curve[-1]["macro_f1"]
+        rows.append(row)
+    return sorted(rows, key=lambda row: (-row["final_errors_fixed"], row["strategy"]))

@@ -5,23 +5,31 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import types
 from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.metrics.pairwise import cosine_similarity
 
+from labeling import strategies as strategy_registry
 from labeling.io import RawProject, TaxonomyEntry, split_for
 from labeling.model import ModelParams
 from labeling.simulate import (
     build_corpus,
     curve_auc,
+    errors_fixed_at,
     format_table,
     label_counts,
     labels_to_fraction,
+    out_of_fold_pool_probabilities,
     run_simulation,
     summarise_strategy,
     summary_table,
+    warm_start,
 )
+from labeling.strategies import top_indices
 from labeling.synthetic import demo_projects, demo_taxonomy
 
 STRATEGIES = ["random", "threshold_margin", "ranked_batch"]
@@ -291,3 +299,201 @@ def test_bad_options_are_refused_with_a_clear_message(
     with pytest.raises(ValueError) as error:
         run_simulation(catalogue, taxonomy, **{**OPTIONS, **change})
     assert str(error.value) == message
+
+
+# --- warm start ------------------------------------------------------------------------------
+
+WARM: dict[str, Any] = {
+    "seed_size": 999,  # ignored in warm mode
+    "batch_size": 10,
+    "budget": 40,
+    "repeats": 1,
+    "noise_drop": 0.2,
+    "noise_add": 0.2,
+}
+ERROR_TEXTS: set[str] = set()  # pool texts whose source tags are wrong, read by the oracle
+
+
+def oracle(classifier: Any, X_pool: Any, n_instances: int = 1) -> np.ndarray:
+    """Serves the projects known to carry an error first: a pool row is one of them when its
+    features equal (cosine 1) those of an erroneous project's text."""
+    errors = classifier.transform(sorted(ERROR_TEXTS))
+    similarity = cosine_similarity(X_pool, errors).max(axis=1)
+    return top_indices(np.where(similarity > 1 - 1e-9, 1.0, 0.0), n_instances)
+
+
+@pytest.fixture(scope="module")
+def warm_catalogue() -> list[dict[str, Any]]:
+    return demo_projects()[:150]
+
+
+@pytest.fixture(scope="module")
+def warm_result(warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]) -> dict[str, Any]:
+    corpus = build_corpus(warm_catalogue, taxonomy, ModelParams().features.title_repeats)
+    start = warm_start(corpus, WARM["noise_drop"], WARM["noise_add"], seed=0)  # repeat 0
+    ERROR_TEXTS.update(
+        text for text, errors in zip(corpus.pool_texts, start.errors, strict=True) if errors
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(strategy_registry.STRATEGIES, "oracle", oracle)
+        return run_simulation(
+            warm_catalogue,
+            taxonomy,
+            ["random", "threshold_margin", "ranked_batch", "oracle"],
+            **WARM,
+        )
+
+
+def test_warm_curves_start_at_zero_labels(warm_result: dict[str, Any]) -> None:
+    for data in warm_result["strategies"].values():
+        assert [point["labels"] for point in data["curve"]] == [0, 10, 20, 30, 40]
+    assert warm_result["config"]["label_counts"] == [0, 10, 20, 30, 40]
+    assert warm_result["config"]["seed_size"] is None
+    assert json.loads(json.dumps(warm_result)) == warm_result
+
+
+def test_errors_fixed_grow_and_stay_below_the_injected_errors(
+    warm_result: dict[str, Any],
+) -> None:
+    injected = warm_result["injected_errors"]
+    assert injected["tag_errors"] == injected["dropped"] + injected["added"] > 0
+    assert 0 < injected["projects_with_error"] <= injected["tag_errors"]
+    for data in warm_result["strategies"].values():
+        fixed = [point["errors_fixed"] for point in data["curve"]]
+        assert fixed[0] == 0
+        assert fixed == sorted(fixed)
+        assert fixed[-1] <= injected["tag_errors"]
+        precision = [point["batch_precision"] for point in data["curve"]]
+        assert precision[0] is None
+        assert all(0.0 <= value <= 1.0 for value in precision[1:])
+        for key in ("weighted_f1", "macro_f1"):
+            assert all(0.0 <= point[key] <= 1.0 for point in data["curve"])
+
+
+def test_every_warm_strategy_starts_from_the_same_noisy_model(
+    warm_result: dict[str, Any],
+) -> None:
+    firsts = [data["curve"][0] for data in warm_result["strategies"].values()]
+    assert all(first == firsts[0] for first in firsts)
+    assert warm_result["full_data"]["weighted_f1"] > 0
+
+
+def test_the_oracle_fixes_more_errors_than_random(warm_result: dict[str, Any]) -> None:
+    oracle_curve = warm_result["strategies"]["oracle"]["curve"]
+    random_curve = warm_result["strategies"]["random"]["curve"]
+    assert all(point["batch_precision"] == 1.0 for point in oracle_curve[1:])
+    assert oracle_curve[-1]["errors_fixed"] > random_curve[-1]["errors_fixed"]
+
+
+def test_warm_summary_table_and_format(warm_result: dict[str, Any]) -> None:
+    rows = summary_table(warm_result)
+    assert rows[0]["strategy"] == "oracle"
+    assert rows[0]["errors_fixed_at_100"] is None  # beyond the budget of 40
+    assert rows[0]["final_labels"] == 40
+    lines = format_table(rows).splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == [
+        "strategy",
+        "errors fixed @100",
+        "errors fixed @250",
+        "errors fixed @500",
+        "labels",
+        "errors fixed",
+        "weighted F1",
+        "macro F1",
+    ]
+    assert lines[2].split()[:5] == ["oracle", "-", "-", "-", "40"]
+
+
+def test_errors_fixed_at_the_nearest_point() -> None:
+    curve = [{"labels": n, "errors_fixed": float(n // 2)} for n in (0, 90, 180, 270)]
+    assert errors_fixed_at(curve, 100) == 45.0  # 90 is nearest
+    assert errors_fixed_at(curve, 250) == 135.0  # 270 is nearest
+    assert errors_fixed_at(curve, 135) == 45.0  # a tie goes to the lower point
+    assert errors_fixed_at(curve, 500) is None  # beyond the budget
+
+
+def test_without_noise_the_cold_output_is_unchanged(result: dict[str, Any]) -> None:
+    assert set(result) == {"config", "full_data", "strategies", "seconds"}
+    assert "mode" not in result["config"] and "noise_drop" not in result["config"]
+    for data in result["strategies"].values():
+        assert set(data) == {
+            "curve",
+            "auc_weighted_f1",
+            "auc_macro_f1",
+            "labels_to_90pct",
+            "labels_to_95pct",
+            "repeats_weighted_f1",
+            "repeats_macro_f1",
+        }
+        assert set(data["curve"][0]) == {
+            "labels",
+            "weighted_f1_mean",
+            "weighted_f1_std",
+            "macro_f1_mean",
+            "macro_f1_std",
+            "trained_tags_mean",
+        }
+
+
+def _disagreement(
+    probabilities: np.ndarray, labels: np.ndarray, thresholds: np.ndarray
+) -> np.ndarray:
+    """Stand-in for labeling.label_errors: how many tags the model and the labels disagree on."""
+    return ((probabilities >= thresholds[None, :]) != (labels == 1)).sum(axis=1).astype(float)
+
+
+def test_label_errors_strategy_uses_the_module_when_it_exists(
+    warm_catalogue: list[dict[str, Any]],
+    taxonomy: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = types.ModuleType("labeling.label_errors")
+    calls: list[tuple[int, int]] = []
+
+    def label_error_scores(p: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+        calls.append(p.shape)
+        assert p.shape == y.shape and t.shape == (p.shape[1],)
+        return _disagreement(p, y, t)
+
+    module.label_error_scores = label_error_scores  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "labeling.label_errors", module)
+    options = {**WARM, "budget": 20}
+    result = run_simulation(warm_catalogue, taxonomy, ["label_errors"], **options)
+    curve = result["strategies"]["label_errors"]["curve"]
+    assert [point["labels"] for point in curve] == [0, 10, 20]
+    assert [rows for rows, _ in calls] == [
+        result["config"]["n_pool"],
+        result["config"]["n_pool"] - 10,
+    ]
+
+
+def test_label_errors_without_the_module_is_a_clear_error(
+    warm_catalogue: list[dict[str, Any]],
+    taxonomy: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "labeling.label_errors", None)
+    with pytest.raises(ValueError) as error:
+        run_simulation(warm_catalogue, taxonomy, ["random", "label_errors"], **WARM)
+    assert str(error.value) == "strategy 'label_errors' needs labeling.label_errors"
+
+
+def test_out_of_fold_probabilities_are_aligned_to_the_tag_order(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    corpus = build_corpus(warm_catalogue, taxonomy, ModelParams().features.title_repeats)
+    tags = ["never-seen", *reversed(corpus.candidate_tags)]
+    args = (corpus.pool_texts, corpus.pool_labels, tags, ModelParams(), 3)
+    probabilities = out_of_fold_pool_probabilities(*args)
+    assert probabilities.shape == (len(corpus.pool_texts), len(tags))
+    assert (probabilities[:, 0] == 0).all()
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+    np.testing.assert_array_equal(probabilities, out_of_fold_pool_probabilities(*args))
+
+
+def test_label_errors_needs_a_warm_start(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError) as error:
+        run_simulation(warm_catalogue, taxonomy, ["label_errors"], 10, 10, 20, 1)
+    assert str(error.value) == "strategy 'label_errors' needs a warm start (noise_drop, noise_add)"
