@@ -211,6 +211,7 @@ class Prediction(Base):
     __tablename__ = "predictions"
     __table_args__ = (
         Index("ix_predictions_version_uncertainty", "model_version_id", "uncertainty"),
+        Index("ix_predictions_version_label_error", "model_version_id", "label_error_score"),
     )
 
     model_version_id: Mapped[int] = mapped_column(
@@ -221,6 +222,10 @@ class Prediction(Base):
     )
     probabilities: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     uncertainty: Mapped[float] = mapped_column(Float)
+    # How likely the project's current tags are wrong (out-of-fold contradiction; None for
+    # projects without a label) and which tags: {"wrong": {tag: p}, "missing": {tag: p}}.
+    label_error_score: Mapped[float | None] = mapped_column(Float)
+    suspicions: Mapped[dict[str, dict[str, float]] | None] = mapped_column(JSON)
 
 
 class AuditEvent(Base):

@@ -34,6 +34,7 @@ class Settings:
     overlap_k: int = 2
     lease_minutes: int = 10
     retrain_every: int = 25
+    label_errors: bool = True
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -97,4 +98,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         overlap_k=_positive_int(env, "LABELLOOP_OVERLAP_K", 2),
         lease_minutes=_positive_int(env, "LABELLOOP_LEASE_MINUTES", 10),
         retrain_every=_positive_int(env, "LABELLOOP_RETRAIN_EVERY", 25),
+        label_errors=_bool(env, "LABELLOOP_LABEL_ERRORS", True),
     )

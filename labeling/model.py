@@ -208,6 +208,23 @@ def out_of_fold_scores(
     return rows, scores
 
 
+def held_out_probabilities(
+    fit_texts: Sequence[str],
+    fit_labels: Sequence[frozenset[str] | set[str]],
+    held_texts: Sequence[str],
+    reference: TagModel,
+) -> np.ndarray:
+    """Probabilities for ``held_texts`` from a model fitted on ``fit_texts`` only, reusing the
+    reference model's tags, calibration and features: one fit instead of a whole
+    ``fit_tag_model`` (with its own threshold cross-validation), which is what makes
+    out-of-fold label-error scores affordable on every retrain."""
+    vectorizer = build_vectorizer(reference.params.features, len(fit_texts))
+    X_fit = vectorizer.fit_transform(fit_texts)
+    estimator = _fit(X_fit, label_matrix(fit_labels, reference.tags), reference.params)
+    scores = _raw_scores(estimator, vectorizer.transform(held_texts))
+    return calibrated(scores, reference.calibration_)
+
+
 def _weighted_f1(Y: np.ndarray, decisions: np.ndarray) -> float:
     return float(f1_score(Y, decisions, average="weighted", zero_division=0))
 

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -27,13 +27,12 @@ import numpy as np
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from db.models import Annotation, ModelVersion, Prediction, Project, Tag, User, utcnow
+from db.models import Annotation, ModelVersion, Prediction, Tag, User, utcnow
 from db.session import SessionFactory
-from labeling import audit
-from labeling.annotations import all_label_states
+from labeling import audit, label_errors
 from labeling.config import Settings
-from labeling.features import project_text
-from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model
+from labeling.corpus import CorpusRows, load_corpus
+from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, label_matrix
 from labeling.strategies import STRATEGIES, uncertainty_scores
 
 logger = logging.getLogger(__name__)
@@ -44,34 +43,6 @@ STORED_PROBABILITY_FLOOR = 0.005
 
 class TrainingError(RuntimeError):
     """A training that cannot run (no labels, no trainable tag); shown to the person who asked."""
-
-
-@dataclass(frozen=True)
-class CorpusRows:
-    """Every project's id, text, split and effective label, in id order."""
-
-    ids: list[int]
-    texts: list[str]
-    splits: list[str]
-    labels: list[frozenset[str] | None]
-
-
-def load_corpus(session: Session, trust_source_tags: bool, title_repeats: int) -> CorpusRows:
-    states = all_label_states(session, trust_source_tags)
-    rows = session.execute(
-        select(Project.id, Project.title, Project.description, Project.split).order_by(Project.id)
-    ).all()
-    labels: list[frozenset[str] | None] = []
-    for project_id, *_ in rows:
-        state = states[project_id]
-        usable = state.label_source != "none" and (state.tags or state.label_source != "source")
-        labels.append(frozenset(state.tags) if usable else None)
-    return CorpusRows(
-        ids=[row[0] for row in rows],
-        texts=[project_text(row[1], row[2], title_repeats) for row in rows],
-        splits=[row[3] for row in rows],
-        labels=labels,
-    )
 
 
 def label_snapshot(corpus: CorpusRows) -> dict[str, Any]:
@@ -255,6 +226,7 @@ def train_version(
         report("scoring every project", 85)
         probabilities = model.predict_proba_texts(corpus.texts)
         scores = _scores(settings, model, probabilities)
+        errors = _label_errors_by_row(corpus, model, report) if settings.label_errors else {}
         report("saving", 95)
         write_artifact_atomically(model, path)
         _finish_ready(
@@ -264,6 +236,7 @@ def train_version(
             corpus,
             probabilities,
             scores,
+            errors,
             evaluation,
             snapshot,
             str(path),
@@ -315,12 +288,42 @@ def _fit_and_evaluate(
     return model, evaluation, snapshot
 
 
+LabelErrors = dict[int, tuple[float, dict[str, dict[str, float]] | None]]
+
+
+def _label_errors_by_row(
+    corpus: CorpusRows, model: TagModel, report: Callable[[str, float], None]
+) -> LabelErrors:
+    """Corpus row -> (label-error score, suspected tags) for every labelled project, from
+    3-fold out-of-fold predictions that reuse this model's calibration and thresholds (one
+    fit per fold, to keep retraining quick); unlabelled rows are absent. Stored with the
+    predictions so that serving suspects is an indexed query."""
+    report("finding likely label errors", 88)
+    rows = [i for i, labels in enumerate(corpus.labels) if labels is not None]
+    label_sets = [corpus.labels[i] for i in rows]
+    if len(rows) < 6:
+        return {}
+    probabilities, thresholds = label_errors.reference_out_of_fold(
+        [corpus.texts[i] for i in rows], label_sets, model
+    )
+    labels = label_matrix(label_sets, model.tags)
+    found = {
+        suspect.project_id: suspect
+        for suspect in label_errors.suspects(rows, probabilities, labels, thresholds, model.tags)
+    }
+    return {
+        row: ((found[row].score, found[row].suspicions()) if row in found else (0.0, None))
+        for row in rows
+    }
+
+
 def _prediction_rows(
     version_id: int,
     corpus: CorpusRows,
     model: TagModel,
     probabilities: np.ndarray,
     scores: np.ndarray,
+    errors: LabelErrors,
 ) -> list[dict[str, Any]]:
     """Probabilities under half a percent are left out: they are never suggested and make up
     most of the storage at 100,000 projects."""
@@ -334,6 +337,8 @@ def _prediction_rows(
                 "project_id": project_id,
                 "probabilities": {model.tags[j]: float(rounded[row, j]) for j in kept},
                 "uncertainty": float(scores[row]),
+                "label_error_score": errors.get(row, (None, None))[0],
+                "suspicions": errors.get(row, (None, None))[1],
             }
         )
     return rows
@@ -346,12 +351,13 @@ def _finish_ready(
     corpus: CorpusRows,
     probabilities: np.ndarray,
     scores: np.ndarray,
+    errors: LabelErrors,
     evaluation: dict[str, Any],
     snapshot: dict[str, Any],
     path: str,
     duration: float,
 ) -> None:
-    rows = _prediction_rows(version_id, corpus, model, probabilities, scores)
+    rows = _prediction_rows(version_id, corpus, model, probabilities, scores, errors)
     with make_session.begin() as session:
         previous = current_version(session)
         if previous is not None:

@@ -99,3 +99,22 @@ def test_cli_lists_suspects_for_a_tag_as_json(demo_db: SessionFactory, cli_env: 
     for row in report["suspects"]:
         assert "pytorch" in {*row["probably_wrong"], *row["probably_missing"]}
     assert report["per_tag"]["pytorch"]["probably_missing"] >= 1
+
+
+def test_reference_out_of_fold_reuses_the_reference_model() -> None:
+    from labeling.features import project_text
+    from labeling.label_errors import reference_out_of_fold
+    from labeling.model import ModelParams, fit_tag_model
+    from labeling.synthetic import demo_projects
+
+    projects = demo_projects()[:90]
+    texts = [project_text(p["title"], p["description"]) for p in projects]
+    labels = [frozenset(p["tags"]) for p in projects]
+    tags = sorted({t for p in projects for t in p["tags"]})
+    reference = fit_tag_model(texts, labels, tags, ModelParams())
+    probabilities, thresholds = reference_out_of_fold(texts, labels, reference)
+    assert probabilities.shape == (90, len(reference.tags))
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    np.testing.assert_array_equal(thresholds[0], reference.thresholds_)
+    again, _ = reference_out_of_fold(texts, labels, reference)
+    np.testing.assert_allclose(probabilities, again)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io as stdio
 import json
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from db.models import Annotation, ModelVersion, Prediction, Project, User, utcno
 from db.session import SessionFactory
 from labeling import cli, io, registry
 from labeling.config import Settings
+from labeling.corpus import load_corpus
+from labeling.features import project_text
 from labeling.synthetic import DEMO_DIR
 
 STALE = timedelta(seconds=600)
@@ -74,7 +77,7 @@ def test_artifact_predicts_what_was_stored(demo_db: SessionFactory, settings: Se
         stored = session.get(Prediction, (version.id, project.id))
     assert stored is not None
     probabilities = model.predict_proba_texts(
-        [registry.project_text(project.title, project.description, 2)]
+        [project_text(project.title, project.description, 2)]
     )[0]
     for tag, value in stored.probabilities.items():
         assert probabilities[model.tags.index(tag)] == pytest.approx(value, abs=1e-4)
@@ -126,7 +129,7 @@ def test_training_uses_effective_labels(demo_db: SessionFactory, settings: Setti
         project = session.scalars(select(Project).order_by(Project.id).limit(1)).one()
         session.add(Annotation(project_id=project.id, user_id=user.id, tags=["audio"]))
     with demo_db() as session:
-        corpus = registry.load_corpus(session, True, 2)
+        corpus = load_corpus(session, True, 2)
     assert corpus.labels[corpus.ids.index(project.id)] == frozenset({"audio"})
 
 
@@ -274,3 +277,41 @@ def test_retrain_is_queued_after_enough_new_judgements(
     registry.work_once(demo_db, settings)
     with demo_db.begin() as session:
         assert registry.maybe_queue_retrain(session, every=3) is None  # none since it was queued
+
+
+def test_training_stores_label_error_scores_that_rank_planted_errors_high(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    version = _train(demo_db, settings)
+    planted = {
+        str(entry["id"]) for entry in json.loads((DEMO_DIR / "noise.json").read_text("utf-8"))
+    }
+    with demo_db() as session:
+        rows = session.execute(
+            select(Project.external_id, Prediction.label_error_score, Prediction.suspicions)
+            .join(Prediction, Prediction.project_id == Project.id)
+            .where(Prediction.model_version_id == version.id)
+            .order_by(Prediction.label_error_score.desc(), Project.id)
+        ).all()
+    assert len(rows) == 320 and all(row.label_error_score is not None for row in rows)
+    top_50 = [row.external_id for row in rows[:50]]
+    assert len(set(top_50) & planted) >= 12  # random order would hold about 5
+    flagged = rows[0]
+    assert flagged.label_error_score > 0
+    assert set(flagged.suspicions) == {"wrong", "missing"}
+    assert flagged.suspicions["wrong"] or flagged.suspicions["missing"]
+
+
+def test_label_error_scoring_can_be_switched_off(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    version = _train(demo_db, replace(settings, label_errors=False))
+    with demo_db() as session:
+        scores = set(
+            session.scalars(
+                select(Prediction.label_error_score).where(
+                    Prediction.model_version_id == version.id
+                )
+            )
+        )
+    assert scores == {None}
