@@ -258,7 +258,8 @@ def cmd_label_errors(args: argparse.Namespace, settings: Settings, out: TextIO) 
 
 def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Replay a fully labelled catalogue; no database is touched."""
-    from labeling import charts, simulate
+    from labeling import simulate
+    from labeling.charts import common, simulation
 
     projects_path, taxonomy_path = Path(args.projects), Path(args.taxonomy)
     projects = io.parse_projects(
@@ -290,8 +291,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     out_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     written = [out_path]
     for metric in ("weighted_f1", "macro_f1"):
-        chart = charts.simulation_chart(result, metric)
-        written += charts.save_chart(chart, out_path.with_name(f"{out_path.stem}-{metric}"))
+        chart = simulation.simulation_chart(result, metric)
+        written += common.save_chart(chart, out_path.with_name(f"{out_path.stem}-{metric}"))
     out.write(simulate.format_table(simulate.summary_table(result)))
     out.write("\nwrote " + ", ".join(str(path) for path in written) + "\n")
     return 0

@@ -1,15 +1,8 @@
-"""Altair chart builders: a pandas DataFrame in, an Altair chart out, no Streamlit.
-
-Pages draw these with ``st.altair_chart``; the CLI saves them with :func:`save_chart`. Keeping
-the chart specs here makes them testable through ``chart.to_dict()`` (AppTest cannot look
-inside an Altair element).
-"""
+"""Simulation charts: learning curves of query strategies against labels."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -160,24 +153,3 @@ def simulation_chart(result: Mapping[str, Any], metric: str = "weighted_f1") -> 
     return learning_curve_chart(
         simulation_curves_frame(result, metric), metric, simulation_ceiling(result, metric)
     )
-
-
-def png_export_available() -> bool:
-    """PNG needs vl-convert-python, an optional extra (a ~100 MB binary), so it is looked for
-    rather than required."""
-    return importlib.util.find_spec("vl_convert") is not None
-
-
-def save_chart(chart: alt.TopLevelMixin, path_without_suffix: str | Path) -> list[Path]:
-    """Write ``<path>.html`` always and ``<path>.png`` when vl-convert is installed; returns
-    the files written. The suffix is appended, not substituted, so "run.v2" stays whole."""
-    base = Path(path_without_suffix)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    html = base.with_name(base.name + ".html")
-    chart.save(str(html), format="html")
-    written = [html]
-    if png_export_available():
-        png = base.with_name(base.name + ".png")
-        chart.save(str(png), format="png")
-        written.append(png)
-    return written

@@ -8,12 +8,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from labeling import charts
-from labeling.charts import (
+from labeling.charts import common
+from labeling.charts.common import save_chart
+from labeling.charts.simulation import (
     RANDOM_GREY,
     STRATEGY_COLOURS,
     learning_curve_chart,
-    save_chart,
     simulation_chart,
     simulation_curves_frame,
 )
@@ -144,7 +144,7 @@ def test_simulation_frame_and_chart() -> None:
 def test_save_chart_writes_html_and_skips_png_without_vl_convert(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(charts, "png_export_available", lambda: False)
+    monkeypatch.setattr(common, "png_export_available", lambda: False)
     written = save_chart(learning_curve_chart(CURVES), tmp_path / "out" / "curves.v1")
     assert written == [tmp_path / "out" / "curves.v1.html"]
     assert "vega" in written[0].read_text(encoding="utf-8")
