@@ -31,8 +31,9 @@ class Suggestion:
 @dataclass(frozen=True)
 class AnnotationForm:
     """``preselected`` is what the annotator is shown as the starting tag set: the current
-    tags plus every tag the model suggests, so confirming the model is one key and every
-    change is a deliberate add or remove."""
+    tags plus every tag the model suggests, with the suggested fix of a likely label error
+    applied (probably-missing tags added, probably-wrong ones removed), so confirming the
+    model is one key and every change is a deliberate add or remove."""
 
     preselected: tuple[str, ...]
     suggestions: tuple[Suggestion, ...]  # every suggested tag, then the closest misses
@@ -52,8 +53,11 @@ def annotation_form(session: Session, served: ServedProject) -> AnnotationForm:
         (s for s in every if not s.suggested), key=lambda s: -s.probability / s.threshold
     )[:MISSES_SHOWN]
     suggestions = tuple([s for s in every if s.suggested] + closest_misses)
+    starting = [*served.source_tags, *suggested, *served.suspected_missing]
     return AnnotationForm(
-        preselected=tuple(dict.fromkeys([*served.source_tags, *suggested])),
+        preselected=tuple(
+            tag for tag in dict.fromkeys(starting) if tag not in served.suspected_wrong
+        ),
         suggestions=suggestions,
     )
 

@@ -27,7 +27,9 @@ class Settings:
     lockout_seconds: int = 60
     max_text_chars: int = 20_000
     max_import_bytes: int = 200 * 1024 * 1024
-    strategy: str = "threshold_margin"
+    strategy: str = "auto"
+    mix_share: float = 0.2
+    mix_with: str = "uncertainty"
     min_positives: int = 5
     training_stale_seconds: int = 600
     overlap_share: float = 0.2
@@ -75,6 +77,15 @@ def _share(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.strip() not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of: {', '.join(choices)}")
+    return raw.strip()
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from the environment; relative paths are taken from the project root so
     that the app, the CLI and the tests agree whatever directory they are started from."""
@@ -91,7 +102,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lockout_seconds=_positive_int(env, "LABELLOOP_LOCKOUT_SECONDS", 60),
         max_text_chars=_positive_int(env, "LABELLOOP_MAX_TEXT_CHARS", 20_000),
         max_import_bytes=_positive_int(env, "LABELLOOP_MAX_IMPORT_BYTES", 200 * 1024 * 1024),
-        strategy=env.get("LABELLOOP_STRATEGY") or "threshold_margin",
+        strategy=env.get("LABELLOOP_STRATEGY") or "auto",
+        mix_share=_share(env, "LABELLOOP_MIX_SHARE", 0.2),
+        mix_with=_choice(env, "LABELLOOP_MIX_WITH", ("uncertainty", "random"), "uncertainty"),
         min_positives=_positive_int(env, "LABELLOOP_MIN_POSITIVES", 5),
         training_stale_seconds=_positive_int(env, "LABELLOOP_TRAINING_STALE_SECONDS", 600),
         overlap_share=_share(env, "LABELLOOP_OVERLAP_SHARE", 0.2),

@@ -33,7 +33,13 @@ from labeling import audit, label_errors
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
 from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, label_matrix
-from labeling.strategies import STRATEGIES, uncertainty_scores
+from labeling.strategies import (
+    AUTO,
+    STRATEGIES,
+    WARM_START_DEFAULT,
+    WARM_STRATEGIES,
+    uncertainty_scores,
+)
 
 logger = logging.getLogger(__name__)
 CLAIM_LOCK_KEY = 4_145_001
@@ -182,18 +188,27 @@ def _active_tag_names(session: Session) -> list[str]:
 
 def _scores(settings: Settings, model: TagModel, probabilities: np.ndarray) -> np.ndarray:
     """The per-project score serving orders by (higher = serve sooner), for the active
-    strategy; random gets a stable pseudo-random order instead."""
-    if settings.strategy not in STRATEGIES:
+    strategy; random gets a stable pseudo-random order instead. Warm-start strategies serve
+    by the stored label-error scores and keep threshold-margin uncertainty here, for their
+    uncertainty share and for projects nobody suspects."""
+    name = serving_strategy_name(settings.strategy)
+    if name in WARM_STRATEGIES or name == "ranked_batch":
+        return uncertainty_scores("threshold_margin", probabilities, model.thresholds_)
+    if name == "random":
+        return np.random.default_rng(model.params.seed).random(probabilities.shape[0])
+    return uncertainty_scores(name, probabilities, model.thresholds_)
+
+
+def serving_strategy_name(configured: str) -> str:
+    """``auto`` resolves to the warm-start default: serving falls back to uncertainty by
+    itself when nobody's tags are suspect (a catalogue without source tags)."""
+    name = WARM_START_DEFAULT if configured == AUTO else configured
+    if name not in STRATEGIES and name not in WARM_STRATEGIES:
+        choices = ", ".join([AUTO, *WARM_STRATEGIES, *STRATEGIES])
         raise TrainingError(
-            f"unknown strategy {settings.strategy!r} in LABELLOOP_STRATEGY; "
-            f"choose one of: {', '.join(STRATEGIES)}"
+            f"unknown strategy {configured!r} in LABELLOOP_STRATEGY; choose one of: {choices}"
         )
-    if settings.strategy in ("random", "ranked_batch"):
-        name = "threshold_margin" if settings.strategy == "ranked_batch" else None
-        if name is None:
-            return np.random.default_rng(model.params.seed).random(probabilities.shape[0])
-        return uncertainty_scores(name, probabilities, model.thresholds_)
-    return uncertainty_scores(settings.strategy, probabilities, model.thresholds_)
+    return name
 
 
 def train_version(

@@ -35,12 +35,15 @@ from db.models import (
     utcnow,
 )
 from db.session import SessionFactory
-from labeling.registry import current_version
+from labeling.registry import current_version, serving_strategy_name
+from labeling.strategies import AUTO, LABEL_ERRORS, LABEL_ERRORS_MIX
 
 SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
 DEFAULT_OVERLAP_SHARE = 0.2
 DEFAULT_OVERLAP_K = 2
 DEFAULT_LEASE_MINUTES = 10
+DEFAULT_MIX_SHARE = 0.2
+UNCERTAINTY = "uncertainty"
 DEFAULT_THRESHOLD = 0.5
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
@@ -63,16 +66,23 @@ class ServedProject:
     suggestions: dict[str, float] = field(default_factory=dict)
     model_version_id: int | None = None
     reason: str = ""
+    # Set when the project was served as a likely label error: tag -> out-of-fold probability
+    # of the tags probably wrong / probably missing, so the page can pre-select the fix.
+    suspected_wrong: dict[str, float] = field(default_factory=dict)
+    suspected_missing: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class _ServingPolicy:
-    """The three serving settings, read from any settings-like object so that callers can pass
-    labeling.config.Settings before it has these fields, or a plain namespace in tests."""
+    """The serving settings, read from any settings-like object so that tests can pass a
+    plain namespace with only the fields they care about."""
 
     overlap_share: float
     overlap_k: int
     lease_minutes: float
+    strategy: str
+    mix_share: float
+    mix_with: str
 
     @classmethod
     def of(cls, settings_like: Any) -> _ServingPolicy:
@@ -80,6 +90,9 @@ class _ServingPolicy:
             overlap_share=float(getattr(settings_like, "overlap_share", DEFAULT_OVERLAP_SHARE)),
             overlap_k=int(getattr(settings_like, "overlap_k", DEFAULT_OVERLAP_K)),
             lease_minutes=float(getattr(settings_like, "lease_minutes", DEFAULT_LEASE_MINUTES)),
+            strategy=serving_strategy_name(str(getattr(settings_like, "strategy", AUTO))),
+            mix_share=float(getattr(settings_like, "mix_share", DEFAULT_MIX_SHARE)),
+            mix_with=str(getattr(settings_like, "mix_with", "uncertainty")),
         )
 
 
@@ -98,6 +111,29 @@ def overlap_draw(user_id: int, judgement_count: int) -> float:
     Keyed on the user's judgement count so that a page reload repeats the same draw and tests
     are reproducible, while successive judgements see independent-looking draws."""
     return _unit_hash(f"overlap:{user_id}:{judgement_count}")
+
+
+def mix_draw(user_id: int, judgement_count: int) -> float:
+    """The user's n-th draw for a mixed strategy, independent of the overlap draw."""
+    return _unit_hash(f"mix:{user_id}:{judgement_count}")
+
+
+def random_draw(user_id: int, judgement_count: int) -> float:
+    """Where in the catalogue a random pick starts looking, per user and judgement."""
+    return _unit_hash(f"random:{user_id}:{judgement_count}")
+
+
+def serving_route(policy: _ServingPolicy, user_id: int, judgement_count: int) -> str:
+    """Which order serves this request: ``label_errors`` (stored label-error scores),
+    ``uncertainty`` (the stored strategy score) or ``random``. A mixed strategy sends its
+    share of requests to its partner; every other strategy's order is its stored score."""
+    if policy.strategy == LABEL_ERRORS:
+        return LABEL_ERRORS
+    if policy.strategy == LABEL_ERRORS_MIX:
+        if mix_draw(user_id, judgement_count) < policy.mix_share:
+            return policy.mix_with
+        return LABEL_ERRORS
+    return UNCERTAINTY
 
 
 def stable_rank(external_id: str) -> float:
@@ -124,13 +160,15 @@ def serve_next(
         _serialise_serving(session)
         session.execute(delete(Lease).where(Lease.expires_at <= now))
         version = current_version(session)
+        judged = session.scalar(select(func.count()).where(Annotation.user_id == user_id)) or 0
+        route = serving_route(policy, user_id, judged)
         project_id = _held_project(session, user_id, now)
         if project_id is None:
-            project_id = _choose_project(session, user_id, version, policy, now)
+            project_id = _choose_project(session, user_id, version, policy, now, judged, route)
         if project_id is None:
             return None
         _take_lease(session, project_id, user_id, now + timedelta(minutes=policy.lease_minutes))
-        return _describe(session, project_id, user_id, version)
+        return _describe(session, project_id, user_id, version, route)
 
 
 def _serialise_serving(session: Session) -> None:
@@ -196,6 +234,8 @@ def _choose_project(
     version: ModelVersion | None,
     policy: _ServingPolicy,
     now: datetime,
+    judged: int,
+    route: str,
 ) -> int | None:
     """Draw first or second opinion; if the drawn pool is empty, fall back to the other one
     (when overlap is switched on at all) so that the annotator is not left idle."""
@@ -203,17 +243,63 @@ def _choose_project(
     if policy.overlap_share <= 0:
         order = [primary]
     else:
-        judged = session.scalar(select(func.count()).where(Annotation.user_id == user_id)) or 0
         wants_overlap = overlap_draw(user_id, judged) < policy.overlap_share
         order = [overlap, primary] if wants_overlap else [primary, overlap]
     for pool in order:
-        project_id = _best_in(session, pool, version, small_pool=pool is overlap)
+        if pool is overlap:
+            project_id = _most_uncertain(session, pool, version, small_pool=True)
+        else:
+            project_id = _first_by_route(
+                session, pool, version, route, random_draw(user_id, judged)
+            )
         if project_id is not None:
             return project_id
     return None
 
 
-def _best_in(
+def _first_by_route(
+    session: Session, pool: Select[Any], version: ModelVersion | None, route: str, draw: float
+) -> int | None:
+    """The first-opinion pick of the route; a route with no candidate (nobody's tags are
+    suspect, as in a catalogue without source tags) falls back to uncertainty order."""
+    if route == LABEL_ERRORS and version is not None:
+        suspect = _most_suspect(session, pool, version)
+        if suspect is not None:
+            return suspect
+    if route == "random":
+        return _random_pick(session, pool, draw)
+    return _most_uncertain(session, pool, version)
+
+
+def _most_suspect(session: Session, pool: Select[Any], version: ModelVersion) -> int | None:
+    """The pool project whose tags the model most likely finds wrong: a walk down the
+    (version, label_error_score) index; unsuspected projects (score 0 or none) never match."""
+    return session.scalar(
+        pool.join(
+            Prediction,
+            and_(Prediction.project_id == Project.id, Prediction.model_version_id == version.id),
+        )
+        .where(Prediction.label_error_score > 0)
+        .order_by(Prediction.label_error_score.desc(), Project.id)
+        .limit(1)
+    )
+
+
+def _random_pick(session: Session, pool: Select[Any], draw: float) -> int | None:
+    """A pseudo-random pool project found through the primary key (the first free id at or
+    after a random point, wrapping round), so a random pick costs an index probe, not a sort
+    of the catalogue."""
+    low, high = session.execute(select(func.min(Project.id), func.max(Project.id))).one()
+    if low is None:
+        return None
+    start = low + int(draw * (high - low + 1))
+    after = session.scalar(pool.where(Project.id >= start).order_by(Project.id).limit(1))
+    if after is not None:
+        return after
+    return session.scalar(pool.where(Project.id < start).order_by(Project.id).limit(1))
+
+
+def _most_uncertain(
     session: Session, pool: Select[Any], version: ModelVersion | None, small_pool: bool = False
 ) -> int | None:
     """The most uncertain scored project of the pool; projects the model has not scored (no
@@ -256,7 +342,11 @@ def _take_lease(session: Session, project_id: int, user_id: int, expires_at: dat
 
 
 def _describe(
-    session: Session, project_id: int, user_id: int, version: ModelVersion | None
+    session: Session,
+    project_id: int,
+    user_id: int,
+    version: ModelVersion | None,
+    route: str = UNCERTAINTY,
 ) -> ServedProject:
     project = session.get(Project, project_id)
     assert project is not None
@@ -264,6 +354,7 @@ def _describe(
     thresholds = dict(version.thresholds or {}) if version is not None else {}
     probabilities = dict(prediction.probabilities or {}) if prediction is not None else {}
     others = _other_judges(session, project_id, user_id)
+    suspicions = _served_suspicions(prediction, route, others)
     return ServedProject(
         project_id=project.id,
         external_id=project.external_id,
@@ -272,8 +363,25 @@ def _describe(
         source_tags=_source_tags(session, project_id),
         suggestions=order_suggestions(probabilities, thresholds),
         model_version_id=version.id if version is not None else None,
-        reason=serving_reason(others, version is not None, probabilities, thresholds),
+        reason=serving_reason(
+            others, version is not None, probabilities, thresholds, suspicions, route
+        ),
+        suspected_wrong=dict(suspicions.get("wrong", {})),
+        suspected_missing=dict(suspicions.get("missing", {})),
     )
+
+
+def _served_suspicions(
+    prediction: Prediction | None, route: str, other_judges: int
+) -> dict[str, dict[str, float]]:
+    """The suspected tags, only when the project was served because of them: a second
+    opinion stays blind to what the detector thinks, and an uncertainty or random pick does
+    not silently pre-select fixes its reason line does not mention."""
+    if route != LABEL_ERRORS or other_judges or prediction is None:
+        return {}
+    if not prediction.label_error_score or not prediction.suspicions:
+        return {}
+    return prediction.suspicions
 
 
 def _other_judges(session: Session, project_id: int, user_id: int) -> int:
@@ -317,6 +425,8 @@ def serving_reason(
     has_model: bool,
     probabilities: dict[str, float],
     thresholds: dict[str, float],
+    suspicions: dict[str, dict[str, float]] | None = None,
+    route: str = UNCERTAINTY,
 ) -> str:
     """One short line on why this project was chosen, so that annotators trust the queue."""
     if other_judges > 0:
@@ -324,6 +434,10 @@ def serving_reason(
         return f"second opinion: judged by {other_judges} other {plural}"
     if not has_model:
         return "served in random order: no model yet"
+    if suspicions and (suspicions.get("wrong") or suspicions.get("missing")):
+        return "tags probably need fixing: " + suspicion_line(suspicions)
+    if route == "random":
+        return "a random pick: a share of projects is served at random to check the model"
     if not probabilities:
         return "served in random order: the model has not scored this project"
 
@@ -336,6 +450,18 @@ def serving_reason(
     closest = [item for i, item in enumerate(ranked) if i == 0 or distance(item) <= UNSURE_MARGIN]
     closest = closest[:REASON_TAGS]
     return "the model is unsure about: " + ", ".join(f"{tag} {p:.2f}" for tag, p in closest)
+
+
+def suspicion_line(suspicions: dict[str, dict[str, float]]) -> str:
+    """E.g. "nlp probably wrong: model 0.06; transformers probably missing: model 0.93",
+    strongest contradiction first within each kind (the stored order)."""
+    parts = [
+        f"{tag} probably wrong: model {p:.2f}" for tag, p in suspicions.get("wrong", {}).items()
+    ]
+    parts += [
+        f"{tag} probably missing: model {p:.2f}" for tag, p in suspicions.get("missing", {}).items()
+    ]
+    return "; ".join(parts)
 
 
 # --- judgements ------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ from modAL.batch import select_cold_start_instance
 from modAL.models.base import BaseLearner
 from modAL.multilabel import min_confidence as modal_min_confidence
 
+from labeling.label_errors import label_error_scores
+
 Pool = np.ndarray | sp.spmatrix | sp.sparray
 Strategy = Callable[..., np.ndarray]
 
@@ -354,6 +356,88 @@ STRATEGIES: dict[str, Strategy] = {
     "threshold_margin": threshold_margin,
     "ranked_batch": ranked_batch,
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Warm start: strategies that also need the pool's current tags
+# --------------------------------------------------------------------------------------------
+
+LABEL_ERRORS = "label_errors"
+LABEL_ERRORS_MIX = "label_errors_mix"
+WARM_STRATEGIES = (LABEL_ERRORS, LABEL_ERRORS_MIX)
+MIX_PARTNERS = ("uncertainty", "random")
+# LABELLOOP_STRATEGY=auto: the simulator's evidence (README, "Which strategy serves projects")
+AUTO = "auto"
+WARM_START_DEFAULT = LABEL_ERRORS_MIX
+
+
+def label_errors_strategy(
+    current_labels: np.ndarray, out_of_fold: np.ndarray | None = None
+) -> Strategy:
+    """A strategy serving the pool rows whose current tags are most likely wrong.
+
+    modAL's signature has no place for the pool's current tags, which label-error finding is
+    all about, so they are bound here (``current_labels``: 0/1, pool rows x the classifier's
+    tags). ``out_of_fold`` are probabilities from models that never saw each row's label: a
+    model trained on a project's own wrong tag repeats it and would vouch for it. Without
+    them the classifier's own probabilities are used (fine for rows it was not trained on)."""
+    labels = np.asarray(current_labels)
+
+    def label_errors(classifier: Any, X_pool: Pool, n_instances: int = 1) -> np.ndarray:
+        probabilities, thresholds = probabilities_and_thresholds(classifier, X_pool)
+        if out_of_fold is not None:
+            probabilities = np.asarray(out_of_fold, dtype=float)
+        if labels.shape != probabilities.shape:
+            raise ValueError(
+                f"current labels have shape {labels.shape}; "
+                f"the pool's probabilities {probabilities.shape}"
+            )
+        return top_indices(label_error_scores(probabilities, labels, thresholds), n_instances)
+
+    return label_errors
+
+
+def mixed_strategy(primary: Strategy, partner: Strategy, share: float) -> Strategy:
+    """``round(share * n)`` rows of each batch from ``partner``, the rest from ``primary``,
+    without duplicates (primary's picks first). Label-error finding alone never shows the
+    model the projects it is unsure about; a small share of those keeps it learning there."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"mix share must be between 0 and 1; got {share}")
+
+    def mixed(classifier: Any, X_pool: Pool, n_instances: int = 1) -> np.ndarray:
+        n = _n_to_return(n_instances, X_pool.shape[0])
+        from_partner = round(share * n)
+        first = [int(i) for i in primary(classifier, X_pool, n - from_partner)]
+        chosen = set(first)
+        # n candidates always hold from_partner rows that primary did not take
+        extra = [int(i) for i in partner(classifier, X_pool, n) if int(i) not in chosen]
+        return np.array(first + extra[:from_partner], dtype=int)
+
+    return mixed
+
+
+def warm_strategy(
+    name: str,
+    current_labels: np.ndarray,
+    out_of_fold: np.ndarray | None = None,
+    mix_share: float = 0.2,
+    mix_with: str = "uncertainty",
+) -> Strategy:
+    """``label_errors`` or ``label_errors_mix`` bound to the pool's current tags; the mix's
+    partner is threshold-margin uncertainty or random."""
+    finder = label_errors_strategy(current_labels, out_of_fold)
+    if name == LABEL_ERRORS:
+        return finder
+    if name != LABEL_ERRORS_MIX:
+        raise ValueError(
+            f"unknown warm-start strategy {name!r}; choose one of: {', '.join(WARM_STRATEGIES)}"
+        )
+    if mix_with not in MIX_PARTNERS:
+        raise ValueError(
+            f"unknown mix partner {mix_with!r}; choose one of: {', '.join(MIX_PARTNERS)}"
+        )
+    partner = threshold_margin if mix_with == "uncertainty" else random
+    return mixed_strategy(finder, partner, mix_share)
 
 
 def _unknown_message(name: str) -> str:

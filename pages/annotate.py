@@ -95,7 +95,14 @@ if served is None:
 else:
     st.markdown("### " + escape_markdown(served.title))
     st.markdown(escape_markdown(served.description or "(no description)"))
-    st.caption("Why this project: " + escape_markdown(served.reason))
+    if served.suspected_wrong or served.suspected_missing:
+        st.info(
+            "Why this project: " + escape_markdown(served.reason) + ". The suggested fix is "
+            "pre-selected below: check it and press Submit (Ctrl+Enter).",
+            icon=":material/rule:",
+        )
+    else:
+        st.caption("Why this project: " + escape_markdown(served.reason))
     st.markdown("Current tags: " + escape_markdown(", ".join(served.source_tags) or "none"))
     if form.suggestions:
         st.markdown("Model: " + escape_markdown(suggestion_line(form.suggestions)))

@@ -159,3 +159,27 @@ def test_manager_cannot_annotate(app_as: Callable[[str], AppTest]) -> None:
     at.switch_page("pages/annotate.py").run()
     assert at.error[0].value == "Not allowed: the Annotate page is not open to the manager role."
     assert len(at.multiselect) == 0
+
+
+def test_a_likely_label_error_says_why_and_preselects_the_fix(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    """Project b carries vision-x; the detector says vision-x is wrong and nlp-x missing, so
+    b is served first (default strategy) and submitting unchanged confirms the fix."""
+    _catalogue(with_users)
+    with with_users.begin() as session:
+        ids = dict(session.execute(select(Project.external_id, Project.id)).all())
+        prediction = session.get(Prediction, (1, ids["b"]))
+        prediction.label_error_score = 0.7
+        prediction.suspicions = {"wrong": {"vision-x": 0.05}, "missing": {"nlp-x": 0.88}}
+    at = _open_annotate(app_as)
+    assert any("Second project" in m.value for m in at.markdown)
+    assert at.info[0].value == (
+        "Why this project: tags probably need fixing\\: vision\\-x probably wrong\\: model "
+        "0\\.05; nlp\\-x probably missing\\: model 0\\.88. The suggested fix is pre-selected below: "
+        "check it and press Submit (Ctrl+Enter)."
+    )
+    assert at.multiselect[0].value == ["nlp-x"]
+    next(b for b in at.button if b.label == "Submit").click().run()
+    # added/removed are relative to what was shown, and the fix was shown pre-selected
+    assert _judgements(with_users) == [("b", ["nlp-x"], [], [], False)]

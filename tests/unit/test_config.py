@@ -159,3 +159,39 @@ def test_settings_are_frozen() -> None:
     settings = load_settings({})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.lockout_seconds = 1  # type: ignore[misc]
+
+
+def test_serving_defaults_to_the_evidence_backed_automatic_strategy() -> None:
+    settings = load_settings({})
+    assert (settings.strategy, settings.mix_share, settings.mix_with) == (
+        "auto",
+        0.2,
+        "uncertainty",
+    )
+
+
+def test_mix_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            "LABELLOOP_STRATEGY": "label_errors_mix",
+            "LABELLOOP_MIX_SHARE": "0.35",
+            "LABELLOOP_MIX_WITH": "random",
+        }
+    )
+    assert (settings.strategy, settings.mix_share, settings.mix_with) == (
+        "label_errors_mix",
+        0.35,
+        "random",
+    )
+
+
+def test_unknown_mix_partner_raises_config_error() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({"LABELLOOP_MIX_WITH": "entropy"})
+    assert str(error.value) == "LABELLOOP_MIX_WITH='entropy' must be one of: uncertainty, random"
+
+
+def test_mix_share_outside_zero_to_one_raises_config_error() -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings({"LABELLOOP_MIX_SHARE": "1.5"})
+    assert str(error.value) == "LABELLOOP_MIX_SHARE='1.5' must be between 0 and 1"

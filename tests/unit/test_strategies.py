@@ -396,3 +396,85 @@ def test_active_learner_unpacks_a_batch_of_two_unless_adapted(tfidf_data: Any) -
     indices, rows = adapted.query(X_pool, n_instances=2)
     assert len(set(np.asarray(indices).tolist())) == 2
     assert rows.shape[0] == 2
+
+
+# ------------------------------------------------------------------ warm start: label errors
+
+# Current tags of the 5 projects of P. Contradictions (thresholds 0.5): row 1 has tag 2 with
+# p 0.05 -> wrong (0.5 - 0.05) / 0.5 = 0.90 and lacks tag 0 at 0.55 -> missing 0.10; row 3 has
+# tag 0 at 0.08 -> wrong 0.84; row 4 lacks tag 2 at 0.97 -> missing (0.97 - 0.5) / 0.5 = 0.94;
+# rows 0 and 2 agree with the model -> 0.
+P_LABELS = np.array([[1, 0, 0], [0, 0, 1], [1, 1, 0], [1, 0, 0], [1, 1, 0]])
+# threshold_margin on P (closest tag to 0.5): row 1 0.05, row 2 0.15, row 4 0.38, row 0 0.40,
+# row 3 0.42 -> [1, 2, 4, 0, 3]
+
+
+def test_label_errors_ranks_by_the_strongest_contradiction() -> None:
+    strategy = strategies.warm_strategy("label_errors", P_LABELS)
+    assert strategy(FakeEstimator(P), X5, 5).tolist() == [4, 1, 3, 0, 2]
+    assert strategy(FakeEstimator(P), X5, 2).tolist() == [4, 1]
+
+
+def test_label_errors_prefers_out_of_fold_probabilities() -> None:
+    """The classifier saw these labels; out-of-fold probabilities say only row 2 is off (its
+    tag 1 at 0.2 -> wrong (0.5 - 0.2) / 0.5 = 0.6)."""
+    agreeing = np.where(P_LABELS == 1, 0.9, 0.1)
+    agreeing[2, 1] = 0.2
+    strategy = strategies.label_errors_strategy(P_LABELS, out_of_fold=agreeing)
+    assert strategy(FakeEstimator(P), X5, 1).tolist() == [2]
+
+
+def test_label_errors_refuses_labels_of_another_shape() -> None:
+    strategy = strategies.label_errors_strategy(P_LABELS[:, :2])
+    with pytest.raises(ValueError) as error:
+        strategy(FakeEstimator(P), X5, 1)
+    assert str(error.value) == "current labels have shape (5, 2); the pool's probabilities (5, 3)"
+
+
+def test_mix_takes_its_share_from_uncertainty_without_duplicates() -> None:
+    mix = strategies.warm_strategy("label_errors_mix", P_LABELS, mix_share=0.4)
+    # n=5: round(2.0) = 2 from threshold_margin; label errors [4, 1, 3] first, then the most
+    # uncertain rows not taken: [1, 2, 4, 0, 3] minus {4, 1, 3} -> [2, 0]
+    assert mix(FakeEstimator(P), X5, 5).tolist() == [4, 1, 3, 2, 0]
+    # n=3: round(1.2) = 1 from the partner; [4, 1] then 2
+    assert mix(FakeEstimator(P), X5, 3).tolist() == [4, 1, 2]
+
+
+def test_mix_shares_zero_and_one_are_the_pure_strategies() -> None:
+    pure = strategies.warm_strategy("label_errors_mix", P_LABELS, mix_share=0.0)
+    partner = strategies.warm_strategy("label_errors_mix", P_LABELS, mix_share=1.0)
+    assert pure(FakeEstimator(P), X5, 5).tolist() == [4, 1, 3, 0, 2]
+    assert partner(FakeEstimator(P), X5, 5).tolist() == [1, 2, 4, 0, 3]
+
+
+def test_mix_with_random_is_reproducible_and_distinct() -> None:
+    mix = strategies.warm_strategy("label_errors_mix", P_LABELS, mix_share=0.6, mix_with="random")
+    estimator = FakeEstimator(P)
+    estimator.random_state_ = 7
+    picks = mix(estimator, X5, 5).tolist()
+    assert picks[:2] == [4, 1]
+    assert sorted(picks) == [0, 1, 2, 3, 4]
+    assert mix(estimator, X5, 5).tolist() == picks
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"name": "entropy"},
+            "unknown warm-start strategy 'entropy'; choose one of: label_errors, label_errors_mix",
+        ),
+        (
+            {"name": "label_errors_mix", "mix_with": "entropy"},
+            "unknown mix partner 'entropy'; choose one of: uncertainty, random",
+        ),
+        (
+            {"name": "label_errors_mix", "mix_share": 1.5},
+            "mix share must be between 0 and 1; got 1.5",
+        ),
+    ],
+)
+def test_warm_strategy_bad_arguments(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError) as error:
+        strategies.warm_strategy(current_labels=P_LABELS, **kwargs)
+    assert str(error.value) == message
