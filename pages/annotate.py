@@ -97,8 +97,9 @@ else:
     st.markdown(escape_markdown(served.description or "(no description)"))
     if served.suspected_wrong or served.suspected_missing:
         st.info(
-            "Why this project: " + escape_markdown(served.reason) + ". The suggested fix is "
-            "pre-selected below: check it and press Submit (Ctrl+Enter).",
+            "Why this project: " + escape_markdown(served.reason) + ". That model was "
+            "trained without this project, so its current tags could not vouch for themselves. "
+            "The suggested fix is pre-selected below: check it and press Submit (Ctrl+Enter).",
             icon=":material/rule:",
         )
     else:

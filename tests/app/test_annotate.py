@@ -176,7 +176,9 @@ def test_a_likely_label_error_says_why_and_preselects_the_fix(
     assert any("Second project" in m.value for m in at.markdown)
     assert at.info[0].value == (
         "Why this project: tags probably need fixing\\: vision\\-x probably wrong\\: model "
-        "0\\.05; nlp\\-x probably missing\\: model 0\\.88. The suggested fix is pre-selected below: "
+        "0\\.05; nlp\\-x probably missing\\: model 0\\.88. That model was trained without "
+        "this project, so its current tags could not vouch for themselves. "
+        "The suggested fix is pre-selected below: "
         "check it and press Submit (Ctrl+Enter)."
     )
     assert at.multiselect[0].value == ["nlp-x"]
