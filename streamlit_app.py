@@ -11,6 +11,7 @@ PAGES = {
     "home": st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     "annotate": st.Page("pages/annotate.py", title="Annotate", icon=":material/label:"),
     "history": st.Page("pages/history.py", title="My history", icon=":material/history:"),
+    "review": st.Page("pages/review.py", title="Review", icon=":material/gavel:"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     "users": st.Page("pages/users.py", title="Users", icon=":material/group:"),
 }

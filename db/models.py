@@ -161,6 +161,10 @@ class Annotation(Base):
 
 
 class Resolution(Base):
+    """A reviewer's final tag set for a project. ``method`` says how they reached it
+    (majority, annotator, edit; None on rows older than the Review page) and
+    ``accepted_user_id`` whose set they accepted, so that the history reads as a decision."""
+
     __tablename__ = "resolutions"
     __table_args__ = (Index("ix_resolutions_project", "project_id", "id"),)
 
@@ -169,6 +173,8 @@ class Resolution(Base):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(Text, default="")
+    method: Mapped[str | None] = mapped_column(String(16))
+    accepted_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

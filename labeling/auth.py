@@ -26,6 +26,7 @@ PAGE_ACCESS: dict[str, frozenset[str]] = {
     "home": frozenset(ROLES),
     "annotate": frozenset({"annotator", "reviewer", "admin"}),
     "history": frozenset({"annotator", "reviewer", "admin"}),
+    "review": frozenset({"reviewer", "admin"}),
     "data": frozenset({"admin"}),
     "users": frozenset({"admin"}),
 }

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from db.models import ImportBatch, Project, SourceTag, Tag, TagAlias, TagParent
 from labeling import audit
-from labeling.annotations import all_label_states
+from labeling.annotations import STATUSES, all_label_states
 from labeling.text import slugify_tag
 
 FORMATS = ("json", "csv", "jsonl")
@@ -730,7 +730,10 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 def export_rows(
     session: Session, trust_source_tags: bool, status: str | None = None
 ) -> list[dict[str, Any]]:
-    """Every project with its effective label and where that label came from, in id order."""
+    """Every project with its effective label and where that label came from, in id order;
+    with ``status``, only the projects in that label status."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; choose one of: {', '.join(STATUSES)}")
     states = all_label_states(session, trust_source_tags)
     rows = session.execute(
         select(Project.id, Project.external_id, Project.title, Project.description).order_by(

@@ -94,9 +94,12 @@ def test_home_shows_catalogue_counts(
 def test_sidebar_lists_only_pages_the_role_may_open(app_as: Callable[[str], AppTest]) -> None:
     for role, expected in [
         ("annotator", ["Home", "Annotate", "My history"]),
-        ("reviewer", ["Home", "Annotate", "My history"]),
+        ("reviewer", ["Home", "Annotate", "My history", "Review"]),
         ("manager", ["Home"]),
-        ("admin", ["Home", "Annotate", "My history", "Data", "Users"]),
+        (
+            "admin",
+            ["Home", "Annotate", "My history", "Review", "Data", "Users"],
+        ),
     ]:
         at = app_as(role)
         links = [link.proto.label or link.proto.page for link in at.sidebar.get("page_link")]

@@ -28,7 +28,14 @@ def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> Non
     sign_in(page, "demo-admin")
     page.get_by_text("You are signed in as demo-admin, with the admin role").wait_for()
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "320"
-    assert sidebar_links(page) == ["Home", "Annotate", "My history", "Data", "Users"]
+    assert sidebar_links(page) == [
+        "Home",
+        "Annotate",
+        "My history",
+        "Review",
+        "Data",
+        "Users",
+    ]
 
     open_page(page, "Users", "Audit trail")
     open_page(page, "Data", "Import a catalogue")

@@ -552,6 +552,7 @@ def test_page_access_table() -> None:
         "home": frozenset({"annotator", "reviewer", "manager", "admin"}),
         "annotate": frozenset({"annotator", "reviewer", "admin"}),
         "history": frozenset({"annotator", "reviewer", "admin"}),
+        "review": frozenset({"reviewer", "admin"}),
         "data": frozenset({"admin"}),
         "users": frozenset({"admin"}),
     }
@@ -562,9 +563,9 @@ def test_page_access_table() -> None:
     ("role", "pages"),
     [
         ("annotator", ["home", "annotate", "history"]),
-        ("reviewer", ["home", "annotate", "history"]),
+        ("reviewer", ["home", "annotate", "history", "review"]),
         ("manager", ["home"]),
-        ("admin", ["home", "annotate", "history", "data", "users"]),
+        ("admin", ["home", "annotate", "history", "review", "data", "users"]),
         ("nobody", []),
     ],
 )

@@ -583,3 +583,28 @@ def test_label_state_tags_are_sorted() -> None:
 
 def test_label_state_unlabeled_without_source_tags() -> None:
     assert label_state({}, None, NONE, True) == LabelState("unlabeled", (), "source")
+
+
+def test_late_disagreement_reopens_but_the_resolution_stays_the_label(
+    imported: SessionMaker, users: dict[str, int]
+) -> None:
+    annotate(imported, "1", users["ann"], [TC])
+    annotate(imported, "1", users["bob"], [NLP])
+    resolve(imported, "1", users["rev"], [TC])
+    annotate(imported, "1", users["bob"], [NLP])
+    assert label_of(by_id(export(imported))[1]) == ("reopened", [TC], "resolved")
+    assert [row["id"] for row in export(imported, status="reopened")] == [1]
+    assert export(imported, status="resolved") == []
+    resolve(imported, "1", users["rev"], [NLP, TC])
+    assert [label_of(row) for row in export(imported, status="resolved")] == [
+        ("resolved", [NLP, TC], "resolved")
+    ]
+
+
+def test_unknown_status_filter_is_refused(imported: SessionMaker) -> None:
+    with pytest.raises(ValueError) as error:
+        export(imported, status="disputed")
+    assert str(error.value) == (
+        "unknown status 'disputed'; choose one of: "
+        "unlabeled, single, agreed, conflict, resolved, reopened"
+    )

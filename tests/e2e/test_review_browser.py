@@ -1,0 +1,157 @@
+"""Two annotators disagree on a project, a reviewer resolves the conflict in a real browser
+with the keyboard, and the export then carries the reviewer's tags as a resolved label."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from db.models import Annotation, Lease, Project, Resolution, Tag, User
+from db.session import SessionFactory
+from labeling import auth
+from labeling.cli import DEMO_PASSWORD
+from tests.e2e.conftest import open_page, sign_in, wait_idle
+from tests.e2e.server import ROOT
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = ROOT / "test-results"
+ANNOTATOR = "review-annotator"
+FOCUS_IN_TAG_BOX = "() => document.activeElement?.closest('[data-testid=stMultiSelect]') != null"
+
+
+def _annotator_of_this_test(e2e_db: SessionFactory) -> int:
+    """An annotator account of its own, so that the other browser tests sharing this database
+    keep demo-annotator's judgements to themselves."""
+    with e2e_db.begin() as session:
+        user = auth.create_user(session, ANNOTATOR, DEMO_PASSWORD, "annotator")
+        return user.id
+
+
+def _user_id(e2e_db: SessionFactory, username: str) -> int:
+    with e2e_db() as session:
+        found = session.scalar(select(User.id).where(User.username == username))
+    assert found is not None
+    return found
+
+
+def _served_project(e2e_db: SessionFactory, user_id: int) -> Project:
+    """The project the Annotate page holds a lease on for this user: what it is showing."""
+    with e2e_db() as session:
+        project = session.scalar(
+            select(Project)
+            .join(Lease, Lease.project_id == Project.id)
+            .where(Lease.user_id == user_id)
+            .order_by(Lease.id.desc())
+            .limit(1)
+        )
+    assert project is not None
+    return project
+
+
+def _chips(page) -> list[str]:
+    chips = page.get_by_test_id("stMultiSelect").locator("[data-tag]")
+    chips.first.wait_for()
+    return [text.split(" (")[0].strip() for text in chips.all_inner_texts()]
+
+
+def _export(data_dir: Path) -> list[dict[str, object]]:
+    env = {
+        **os.environ,
+        "LABELLOOP_DATA_DIR": str(data_dir),
+        "LABELLOOP_DATABASE_URL": f"sqlite:///{data_dir / 'e2e.db'}",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "labeling", "export", "--status", "resolved", "--format", "jsonl"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_two_annotators_disagree_and_a_reviewer_resolves_with_the_keyboard(
+    page, browser, app_url: str, e2e_db: SessionFactory, e2e_data_dir: Path
+) -> None:
+    annotator = _annotator_of_this_test(e2e_db)
+    second = _user_id(e2e_db, "demo-reviewer")
+
+    # The annotator is served a project; the second annotator's judgement of that same project
+    # is written straight into the database (serving would rarely give both the same one).
+    sign_in(page, ANNOTATOR)
+    open_page(page, "Annotate", "Why this project")
+    shown = _chips(page)
+    project = _served_project(e2e_db, annotator)
+    with e2e_db() as session:
+        tags = set(session.scalars(select(Tag.name).where(Tag.active.is_(True))))
+    extra = sorted(tags - set(shown))[:3]
+    with e2e_db.begin() as session:
+        session.add(Annotation(project_id=project.id, user_id=second, tags=[*shown, *extra]))
+
+    # The annotator confirms what the page pre-selected with Ctrl+Enter.
+    page.keyboard.press("Control+Enter")
+    page.get_by_text("This session").wait_for()
+    wait_idle(page)
+    page.wait_for_function(
+        "t => document.querySelector('[data-testid=stMarkdownContainer] h3')?.innerText !== t",
+        arg=project.title,
+    )
+    with e2e_db() as session:
+        judged = session.scalar(
+            select(Annotation.tags)
+            .where(Annotation.user_id == annotator, Annotation.project_id == project.id)
+            .order_by(Annotation.id.desc())
+            .limit(1)
+        )
+    assert judged is not None and sorted(judged) == sorted(shown)
+
+    # A reviewer (here the admin) sees the conflict first in the queue.
+    reviewer_page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    reviewer_page.set_default_timeout(20_000)
+    reviewer_page.goto(app_url)
+    sign_in(reviewer_page, "demo-admin")
+    open_page(reviewer_page, "Review", "Votes per tag")
+    heading = reviewer_page.locator('[data-testid="stMarkdownContainer"] h3').first
+    assert heading.inner_text() == project.title
+    for name in (ANNOTATOR, "demo-reviewer"):
+        reviewer_page.get_by_role("button", name=f"Accept {name}'s set").wait_for()
+    majority = sorted(shown)
+    assert sorted(_chips(reviewer_page)) == majority
+    reviewer_page.wait_for_function(FOCUS_IN_TAG_BOX)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    reviewer_page.screenshot(path=str(SCREENSHOTS / "review.png"), full_page=True)
+
+    # Few keystrokes: the tag box has focus and holds the majority (the tags both annotators
+    # chose); type one of the disputed tags, pick it, Ctrl+Enter.
+    added = extra[0]
+    reviewer_page.keyboard.type(added)
+    reviewer_page.get_by_role("option", name=re.compile(rf"^{re.escape(added)}( \(|$)")).click()
+    reviewer_page.keyboard.press("Escape")
+    reviewer_page.keyboard.press("Control+Enter")
+    expected = sorted({*majority, added})
+    reviewer_page.get_by_text(
+        f"Resolved {project.external_id} as: {', '.join(expected)}."
+    ).wait_for()
+    wait_idle(reviewer_page)
+
+    admin = _user_id(e2e_db, "demo-admin")
+    with e2e_db() as session:
+        stored = session.execute(
+            select(Resolution.tags, Resolution.reviewer_id, Resolution.method).where(
+                Resolution.project_id == project.id
+            )
+        ).all()
+    assert [tuple(row) for row in stored] == [(expected, admin, "edit")]
+    exported = {str(row["id"]): row for row in _export(e2e_data_dir)}
+    row = exported[project.external_id]
+    assert (row["tags"], row["label_source"], row["status"]) == (expected, "resolved", "resolved")
+    reviewer_page.context.close()
