@@ -12,6 +12,8 @@ PAGES = {
     "annotate": st.Page("pages/annotate.py", title="Annotate", icon=":material/label:"),
     "history": st.Page("pages/history.py", title="My history", icon=":material/history:"),
     "review": st.Page("pages/review.py", title="Review", icon=":material/gavel:"),
+    "model": st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+    "insights": st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     "users": st.Page("pages/users.py", title="Users", icon=":material/group:"),
 }

@@ -27,6 +27,8 @@ PAGE_ACCESS: dict[str, frozenset[str]] = {
     "annotate": frozenset({"annotator", "reviewer", "admin"}),
     "history": frozenset({"annotator", "reviewer", "admin"}),
     "review": frozenset({"reviewer", "admin"}),
+    "model": frozenset({"manager", "admin"}),
+    "insights": frozenset({"manager", "admin"}),
     "data": frozenset({"admin"}),
     "users": frozenset({"admin"}),
 }

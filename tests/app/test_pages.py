@@ -95,10 +95,10 @@ def test_sidebar_lists_only_pages_the_role_may_open(app_as: Callable[[str], AppT
     for role, expected in [
         ("annotator", ["Home", "Annotate", "My history"]),
         ("reviewer", ["Home", "Annotate", "My history", "Review"]),
-        ("manager", ["Home"]),
+        ("manager", ["Home", "Model", "Insights"]),
         (
             "admin",
-            ["Home", "Annotate", "My history", "Review", "Data", "Users"],
+            ["Home", "Annotate", "My history", "Review", "Model", "Insights", "Data", "Users"],
         ),
     ]:
         at = app_as(role)

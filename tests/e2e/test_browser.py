@@ -33,6 +33,8 @@ def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> Non
         "Annotate",
         "My history",
         "Review",
+        "Model",
+        "Insights",
         "Data",
         "Users",
     ]

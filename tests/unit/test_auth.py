@@ -553,6 +553,8 @@ def test_page_access_table() -> None:
         "annotate": frozenset({"annotator", "reviewer", "admin"}),
         "history": frozenset({"annotator", "reviewer", "admin"}),
         "review": frozenset({"reviewer", "admin"}),
+        "model": frozenset({"manager", "admin"}),
+        "insights": frozenset({"manager", "admin"}),
         "data": frozenset({"admin"}),
         "users": frozenset({"admin"}),
     }
@@ -564,8 +566,8 @@ def test_page_access_table() -> None:
     [
         ("annotator", ["home", "annotate", "history"]),
         ("reviewer", ["home", "annotate", "history", "review"]),
-        ("manager", ["home"]),
-        ("admin", ["home", "annotate", "history", "review", "data", "users"]),
+        ("manager", ["home", "model", "insights"]),
+        ("admin", ["home", "annotate", "history", "review", "model", "insights", "data", "users"]),
         ("nobody", []),
     ],
 )

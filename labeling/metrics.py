@@ -1,0 +1,341 @@
+"""Per-class and overall metric tables of model versions, as DataFrames for pages and charts.
+
+The numbers themselves are computed once, at training time (labeling.model.evaluate, with
+scikit-learn's definitions), and stored on the version; these functions only arrange them so
+that a reader sees at a glance which tags are weak, and what the last retrain changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import ModelVersion, User
+from labeling import registry
+
+OVERALL_METRICS = {"micro_f1": "Micro F1", "macro_f1": "Macro F1", "weighted_f1": "Weighted F1"}
+PER_CLASS_COLUMNS = [
+    "tag",
+    "precision",
+    "recall",
+    "f1",
+    "support",
+    "f1_change",
+    "threshold",
+    "training_projects",
+    "measured",
+    "note",
+]
+# What a person can sort the per-class view by: column, ascending.
+SORT_ORDERS: dict[str, tuple[str, bool]] = {
+    "Weakest F1 first": ("f1", True),
+    "Strongest F1 first": ("f1", False),
+    "Most evaluation projects first": ("support", False),
+    "Biggest drop since the previous version first": ("f1_change", True),
+    "Tag name": ("tag", True),
+}
+
+
+def per_class_frame(
+    metrics: Mapping[str, Any],
+    thresholds: Mapping[str, float],
+    tag_counts: Mapping[str, int],
+) -> pd.DataFrame:
+    """One row per tag the model was asked to learn: its evaluation metrics, the F1 change
+    against the previous version (NaN without one), its decision threshold and how many
+    training projects carry it. A tag is ``measured`` when the model learnt it and at least
+    one evaluation project carries it; the others keep their row with a ``note`` saying why
+    there is no score, because a tag that silently disappears (or shows F1 0 for want of
+    evaluation projects) misleads more than one marked unknown."""
+    changes = metrics.get("deltas", {}).get("per_class", {})
+    rows = [
+        {
+            "tag": tag,
+            "precision": values["precision"],
+            "recall": values["recall"],
+            "f1": values["f1"],
+            "support": values["support"],
+            "f1_change": changes.get(tag, {}).get("f1"),
+            "threshold": thresholds.get(tag),
+            "training_projects": tag_counts.get(tag, 0),
+            "measured": values["support"] > 0,
+            "note": "" if values["support"] > 0 else "no evaluation project carries it",
+        }
+        for tag, values in metrics.get("per_class", {}).items()
+    ]
+    rows += [
+        {
+            "tag": tag,
+            "precision": None,
+            "recall": None,
+            "f1": None,
+            "support": None,
+            "f1_change": None,
+            "threshold": None,
+            "training_projects": count,
+            "measured": False,
+            "note": f"not enough data ({count} training projects)",
+        }
+        for tag, count in metrics.get("not_enough_data", {}).items()
+    ]
+    frame = pd.DataFrame(rows, columns=PER_CLASS_COLUMNS)
+    for column in ("precision", "recall", "f1", "f1_change", "threshold"):
+        frame[column] = frame[column].astype(float)
+    frame["support"] = frame["support"].astype("Int64")
+    frame["measured"] = frame["measured"].astype(bool)
+    return frame.sort_values("tag", ignore_index=True)
+
+
+def version_per_class(version: ModelVersion) -> pd.DataFrame:
+    return per_class_frame(
+        version.metrics or {},
+        version.thresholds or {},
+        (version.label_snapshot or {}).get("tag_counts", {}),
+    )
+
+
+def sorted_per_class(frame: pd.DataFrame, order: str) -> pd.DataFrame:
+    """The rows in the chosen order; unmeasured tags always last (they have no numbers to
+    sort by), ties by tag name so the order is stable between reruns."""
+    try:
+        column, ascending = SORT_ORDERS[order]
+    except KeyError:
+        raise ValueError(
+            f"unknown order {order!r}; choose one of: {', '.join(SORT_ORDERS)}"
+        ) from None
+    keys = [column, "tag"] if column != "tag" else ["tag"]
+    ordered = frame.sort_values(
+        keys, ascending=[ascending, True][: len(keys)], na_position="last", kind="stable"
+    )
+    return pd.concat(
+        [ordered[ordered["measured"]], ordered[~ordered["measured"]]], ignore_index=True
+    )
+
+
+def per_class_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The per-class frame with the headings a reader (and a CSV download) should see."""
+    table = frame.rename(
+        columns={
+            "tag": "Tag",
+            "precision": "Precision",
+            "recall": "Recall",
+            "f1": "F1",
+            "support": "Evaluation projects",
+            "f1_change": "F1 change",
+            "threshold": "Threshold",
+            "training_projects": "Training projects",
+            "note": "Note",
+        }
+    )
+    return table.drop(columns=["measured"])
+
+
+def per_class_csv(frame: pd.DataFrame) -> bytes:
+    return per_class_table(frame).to_csv(index=False, float_format="%.4f").encode()
+
+
+def ready_versions(versions: Sequence[ModelVersion]) -> list[ModelVersion]:
+    """Ready versions, oldest first: the order in which their metrics tell a story."""
+    return sorted((v for v in versions if v.status == "ready"), key=lambda v: v.id)
+
+
+def overall_history_frame(versions: Sequence[ModelVersion]) -> pd.DataFrame:
+    """Long format, one row per ready version and overall metric, with what the version was
+    trained on, so a chart can put labels and time next to every point."""
+    rows = [
+        {
+            "version": version.id,
+            "finished": version.finished_at,
+            "train_projects": (version.label_snapshot or {}).get("train_projects", 0),
+            "eval_projects": (version.metrics or {}).get("overall", {}).get("projects", 0),
+            "metric": title,
+            "value": (version.metrics or {}).get("overall", {}).get(key),
+        }
+        for version in ready_versions(versions)
+        for key, title in OVERALL_METRICS.items()
+    ]
+    columns = ["version", "finished", "train_projects", "eval_projects", "metric", "value"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def threshold_frame(thresholds: Mapping[str, float]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {"tag": list(thresholds), "threshold": [float(t) for t in thresholds.values()]}
+    )
+    return frame.sort_values("tag", ignore_index=True)
+
+
+def versions_frame(versions: Sequence[ModelVersion], usernames: Mapping[int, str]) -> pd.DataFrame:
+    """Every version, newest first, as a table: who asked, when, what it scored, or why it
+    failed."""
+    rows = []
+    for version in sorted(versions, key=lambda v: -v.id):
+        summary = registry.version_summary(version)
+        rows.append(
+            {
+                "Version": version.id,
+                "Status": version.status,
+                "Started by": _starter(version, usernames),
+                "Queued at": version.created_at,
+                "Seconds": version.duration_s,
+                "Training projects": summary["train_projects"],
+                "Evaluation projects": summary["eval_projects"],
+                "Micro F1": summary["micro_f1"],
+                "Macro F1": summary["macro_f1"],
+                "Weighted F1": summary["weighted_f1"],
+                "Error": version.error or "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _starter(version: ModelVersion, usernames: Mapping[int, str]) -> str:
+    if version.created_by_id is None:
+        return "automatic"
+    return usernames.get(version.created_by_id, f"user {version.created_by_id}")
+
+
+def training_facts(version: ModelVersion, usernames: Mapping[int, str]) -> dict[str, Any]:
+    """What a version was trained on, when and by whom: the sentence under the version number."""
+    snapshot = version.label_snapshot or {}
+    return {
+        "version": version.id,
+        "train_projects": snapshot.get("train_projects", 0),
+        "eval_projects": snapshot.get("eval_projects", 0),
+        "labels_hash": snapshot.get("hash", ""),
+        "finished_at": version.finished_at,
+        "started_by": _starter(version, usernames),
+        "duration_s": version.duration_s or 0.0,
+        "previous_version": (version.metrics or {}).get("previous_version"),
+        "weighted_f1": (version.metrics or {}).get("overall", {}).get("weighted_f1"),
+        "weighted_f1_change": (version.metrics or {})
+        .get("deltas", {})
+        .get("overall", {})
+        .get("weighted_f1"),
+    }
+
+
+def newest_failure(versions: Sequence[ModelVersion]) -> ModelVersion | None:
+    """The newest version if it failed after the serving one was made: a failure that has since
+    been followed by a ready version is history, not news."""
+    newest_ready = max((v.id for v in versions if v.status == "ready"), default=0)
+    failed = [v for v in versions if v.status == "failed" and v.id > newest_ready]
+    return max(failed, key=lambda v: v.id) if failed else None
+
+
+def running_job(versions: Sequence[ModelVersion]) -> ModelVersion | None:
+    """The job the progress bar follows: the training one, else the oldest queued one."""
+    training = [v for v in versions if v.status == "training"]
+    queued = sorted((v for v in versions if v.status == "queued"), key=lambda v: v.id)
+    return (training or queued or [None])[0]
+
+
+def unfinished_versions(session: Session) -> list[ModelVersion]:
+    """Queued and training versions only: what the progress bar polls every two seconds, so
+    the poll does not read every version's metrics."""
+    return list(
+        session.scalars(select(ModelVersion).where(ModelVersion.status.in_(("queued", "training"))))
+    )
+
+
+def comparison_frames(a: ModelVersion, b: ModelVersion) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(overall, per class) of two versions side by side with b minus a; per class sorted by
+    the change, biggest loss first, so that what got worse is read first (before = a,
+    after = b)."""
+    compared = registry.compare(a, b)
+    overall = pd.DataFrame(
+        [
+            {
+                "Metric": title,
+                f"v{a.id}": compared["a"][key],
+                f"v{b.id}": compared["b"][key],
+                "Change": compared["b_minus_a"]["overall"].get(key),
+            }
+            for key, title in OVERALL_METRICS.items()
+        ]
+    )
+    before = (a.metrics or {}).get("per_class", {})
+    after = (b.metrics or {}).get("per_class", {})
+    rows = [
+        {
+            "tag": tag,
+            "before": before[tag]["f1"] if tag in before else None,
+            "after": after[tag]["f1"] if tag in after else None,
+            "support": after.get(tag, before.get(tag, {})).get("support"),
+        }
+        for tag in sorted(set(before) | set(after))
+    ]
+    return overall, _with_change(pd.DataFrame(rows, columns=["tag", "before", "after", "support"]))
+
+
+def _with_change(frame: pd.DataFrame) -> pd.DataFrame:
+    """(tag, before, after, ...) plus ``change`` = after - before, biggest loss first; tags
+    known to only one side (no change to show) last."""
+    frame = frame.astype({"before": float, "after": float})
+    frame["change"] = (frame["after"] - frame["before"]).round(4)
+    return frame.sort_values(
+        ["change", "tag"], na_position="last", kind="stable", ignore_index=True
+    )
+
+
+def comparison_table(per_class: pd.DataFrame, a: int, b: int) -> pd.DataFrame:
+    return per_class.rename(
+        columns={
+            "tag": "Tag",
+            "before": f"F1 v{a}",
+            "after": f"F1 v{b}",
+            "support": "Evaluation projects",
+            "change": "Change",
+        }
+    )
+
+
+def change_frame(per_class: pd.DataFrame) -> pd.DataFrame:
+    """F1 of each tag before (the previous version) and after (this one), for the change
+    chart; tags new in this version have no change and are left out."""
+    known = per_class[per_class["f1_change"].notna()]
+    frame = pd.DataFrame(
+        {
+            "tag": known["tag"],
+            "before": (known["f1"] - known["f1_change"]).round(4),
+            "after": known["f1"],
+        }
+    )
+    return _with_change(frame)
+
+
+def usernames(session: Session) -> dict[int, str]:
+    """Every account's name by id, to say who started each version (a few rows per team)."""
+    return dict(session.execute(select(User.id, User.username)).all())
+
+
+def latest_simulation(directory: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest readable simulation result (``python -m labeling simulate --out``) in
+    ``directory``; files that are not a simulation result are passed over, not fatal."""
+    candidates = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in candidates:
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(result, dict) and isinstance(result.get("strategies"), dict):
+            return path, result
+    return None
+
+
+def duration_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min"
+
+
+def when_text(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"

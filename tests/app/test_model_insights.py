@@ -1,0 +1,181 @@
+"""The Model and Insights pages through AppTest, per role: who may open them, what an empty
+database shows, the numbers a trained model puts in their tables, and the Retrain button."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from db.models import ModelVersion, User
+from db.session import SessionFactory
+from labeling import insights, io, metrics, registry
+from labeling.config import load_settings
+from labeling.synthetic import DEMO_DIR
+from labeling.text import escape_markdown
+
+PAGES = {"model": "pages/model.py", "insights": "pages/insights.py"}
+
+
+def _open(at: AppTest, page: str) -> AppTest:
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _demo_with_versions(make_session: SessionFactory, trainings: int) -> list[ModelVersion]:
+    projects = io.parse_projects((DEMO_DIR / "projects.json").read_bytes(), "projects.json")
+    taxonomy = io.parse_taxonomy((DEMO_DIR / "taxonomy.json").read_bytes(), "taxonomy.json")
+    with make_session.begin() as session:
+        io.import_catalogue(session, projects, "projects.json", "json", taxonomy=taxonomy)
+    settings = load_settings()
+    for _ in range(trainings):
+        with make_session.begin() as session:
+            registry.queue_training(session, None)
+        registry.work_once(make_session, settings)
+    with make_session() as session:
+        versions = registry.list_versions(session)
+        for version in versions:
+            session.expunge(version)
+    assert all(v.status == "ready" for v in versions), [v.error for v in versions]
+    return versions
+
+
+@pytest.mark.parametrize("page", ["model", "insights"])
+@pytest.mark.parametrize("role", ["annotator", "reviewer"])
+def test_annotators_and_reviewers_are_refused(
+    app_as: Callable[[str], AppTest], page: str, role: str
+) -> None:
+    at = _open(app_as(role), page)
+    assert [e.value for e in at.error] == [
+        f"Not allowed: the {page.title()} page is not open to the {role} role."
+    ]
+    assert not at.title or at.title[0].value != page.title()
+
+
+@pytest.mark.parametrize("role", ["manager", "admin"])
+def test_empty_database_says_nothing_yet(app_as: Callable[[str], AppTest], role: str) -> None:
+    at = _open(app_as(role), "model")
+    assert at.title[0].value == "Model"
+    assert at.info[0].value.startswith("No model version is ready yet. Press Retrain now")
+    assert [b.label for b in at.button if b.label == "Retrain now"] == ["Retrain now"]
+    at = _open(at, "insights")
+    assert at.title[0].value == "Insights"
+    assert at.info[0].value.startswith("Nothing yet: the catalogue is empty.")
+
+
+def test_retrain_queues_a_job_and_shows_its_progress(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    at = _open(app_as("manager"), "model")
+    next(b for b in at.button if b.label == "Retrain now").click().run()
+    assert not at.exception, at.exception
+    with with_users() as session:
+        version = session.scalars(select(ModelVersion)).one()
+        starter = session.get(User, version.created_by_id)
+    assert starter is not None and starter.username == "manager"
+    # The app's background worker may already have claimed the job (and, on an empty
+    # catalogue, failed it); the page shows whichever state it read.
+    if at.get("progress"):
+        assert at.get("progress")[0].proto.text.startswith(f"Version {version.id}: ")
+        assert next(b for b in at.button if b.label == "Retrain now").disabled
+    else:
+        assert at.error[0].value.startswith(escape_markdown(f"Version {version.id} failed"))
+
+
+def test_failed_version_is_shown_while_the_previous_one_serves(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    versions = _demo_with_versions(with_users, 1)
+    with with_users.begin() as session:
+        session.add(
+            ModelVersion(status="failed", error="the worker ran out of memory", progress_stage="x")
+        )
+    at = _open(app_as("manager"), "model")
+    assert at.error[0].value == (
+        escape_markdown("Version 2 failed: the worker ran out of memory")
+        + " — version 1 keeps serving."
+    )
+    assert at.metric[0].value == str(versions[0].id)
+
+
+def test_trained_model_tables_show_the_stored_numbers(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    versions = _demo_with_versions(with_users, 2)
+    current = versions[0]
+    at = _open(app_as("manager"), "model")
+    assert [m.label for m in at.metric] == [
+        "Serving version",
+        "Weighted F1",
+        "Training projects",
+        "Evaluation projects",
+    ]
+    assert at.metric[0].value == str(current.id)
+    assert at.metric[1].value == f"{current.metrics['overall']['weighted_f1']:.3f}"
+    assert at.metric[2].value == f"{current.label_snapshot['train_projects']:,}"
+
+    per_class = at.dataframe[0].value
+    expected = metrics.sorted_per_class(metrics.version_per_class(current), "Weakest F1 first")
+    assert per_class["Tag"].tolist() == expected["tag"].tolist()
+    assert per_class["F1"].tolist() == pytest.approx(expected["f1"].tolist(), nan_ok=True)
+    weakest = per_class.iloc[0]
+    stored = current.metrics["per_class"][weakest["Tag"]]
+    assert weakest["F1"] == pytest.approx(stored["f1"])
+    assert weakest["Evaluation projects"] == stored["support"]
+    assert weakest["Threshold"] == pytest.approx(current.thresholds[weakest["Tag"]])
+    measured = [v for v in current.metrics["per_class"].values() if v["support"] > 0]
+    assert weakest["F1"] == min(v["f1"] for v in measured)
+
+    at.selectbox[0].select("Tag name").run()
+    by_name = at.dataframe[0].value
+    assert by_name["Tag"].tolist() == (
+        metrics.sorted_per_class(metrics.version_per_class(current), "Tag name")["tag"].tolist()
+    )
+    rated = by_name[by_name["Note"] == ""]["Tag"].tolist()
+    assert rated == sorted(rated) and len(rated) == len(measured)
+
+    table = at.dataframe[1].value
+    assert table["Version"].tolist() == [v.id for v in versions]
+    assert table["Weighted F1"].tolist() == pytest.approx(
+        [v.metrics["overall"]["weighted_f1"] for v in versions]
+    )
+    overall = at.dataframe[2].value.set_index("Metric")
+    assert overall.loc["Weighted F1", "Change"] == pytest.approx(
+        current.metrics["deltas"]["overall"]["weighted_f1"]
+    )
+
+    at = _open(at, "insights")
+    assert at.title[0].value == "Insights"
+    assert at.metric[0].value == "320"
+    assert at.metric[1].value == "0"
+    coverage = at.dataframe[0].value.set_index("Tag")
+    with with_users() as session:
+        predictions = insights.prediction_summary(session, current.id)
+        sources = insights.label_summary(session, True).source_per_tag
+    assert coverage["Model predictions"].to_dict() == pytest.approx(predictions.predicted_per_tag)
+    assert coverage["Source tags"].to_dict() == dict(sources)
+    assert coverage["Effective labels"].to_dict() == dict(sources)
+    assert at.info[0].value.startswith("Nothing labelled yet")
+
+
+def test_admin_sees_both_pages_with_a_model(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    _demo_with_versions(with_users, 1)
+    at = _open(app_as("admin"), "model")
+    assert at.title[0].value == "Model" and not at.error
+    assert "Versions" in [s.value for s in at.subheader]
+    assert any(
+        i.value.startswith("This is the first version: there is no previous version")
+        for i in at.info
+    )
+    at = _open(at, "insights")
+    assert [s.value for s in at.subheader] == [
+        "Labelling progress",
+        "Tags",
+        "Discoverability",
+        "Suspected tag errors",
+    ]
