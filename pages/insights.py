@@ -4,6 +4,7 @@ import streamlit as st
 
 from labeling import insights
 from labeling.charts import insights as charts
+from ui.agreement import show_agreement
 from ui.app import database, require_access, settings
 
 require_access("insights")
@@ -69,6 +70,9 @@ else:
         "Judgements per day, one colour per annotator; hover a bar for that person's "
         "judgements and skips on that day."
     )
+
+st.subheader("Agreement between annotators")
+show_agreement()
 
 st.subheader("Tags")
 order = found.coverage.sort_values(["effective", "tag"], ascending=[False, True])["tag"].tolist()

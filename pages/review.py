@@ -6,6 +6,7 @@ import streamlit as st
 from labeling import review
 from labeling.annotate import tag_choices
 from labeling.text import escape_markdown
+from ui.agreement import show_agreement
 from ui.app import database, require_access
 from ui.keyboard import Shortcut, install_shortcuts
 
@@ -224,3 +225,7 @@ else:
         "accepts the majority · Alt+1, Alt+2, … accept an annotator's set, in column order · "
         "Alt+N shows the next conflict"
     )
+
+st.divider()
+st.header("Agreement")
+show_agreement()

@@ -15,6 +15,7 @@ from labeling import insights, io, metrics, registry
 from labeling.config import load_settings
 from labeling.synthetic import DEMO_DIR
 from labeling.text import escape_markdown
+from tests.app.test_review import _catalogue as review_catalogue
 
 PAGES = {"model": "pages/model.py", "insights": "pages/insights.py"}
 
@@ -175,7 +176,19 @@ def test_admin_sees_both_pages_with_a_model(
     at = _open(at, "insights")
     assert [s.value for s in at.subheader] == [
         "Labelling progress",
+        "Agreement between annotators",
         "Tags",
         "Discoverability",
         "Suspected tag errors",
     ]
+
+
+def test_insights_shows_the_agreement_summary(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    """The same three doubly judged projects as the Review page's agreement test."""
+    review_catalogue(with_users)
+    at = _open(app_as("manager"), "insights")
+    metrics_shown = {m.label: m.value for m in at.metric}
+    assert metrics_shown["Projects judged by 2+ annotators"] == "3"
+    assert metrics_shown["Krippendorff's alpha"] == "0.53"

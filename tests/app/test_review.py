@@ -282,3 +282,30 @@ def test_a_reopened_project_shows_the_late_judgement_and_is_resolved_again(
     )
     assert latest.id > first
     assert at.success[-1].value.startswith("No conflicts to review.")
+
+
+def test_agreement_section_shows_hand_computed_figures(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    """3 projects x 3 tags, two annotators each: 9 decision pairs, 2 disagreeing (vision-x on
+    a and b). Positive agreement = sum p(p-1) / sum p(n-1) = (2 + 2) / (2 + 1 + 1 + 2) = 0.67.
+    Alpha: 18 values (6 "present"); D_o = 4/18, D_e = 2 * 6 * 12 / (18 * 17) = 144/306;
+    1 - (4/18) / (144/306) = 0.53."""
+    _catalogue(with_users)
+    at = _open_review(app_as)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {
+        "Projects judged by 2+ annotators": "3",
+        "Krippendorff's alpha": "0.53",
+        "Positive agreement": "0.67",
+        "Projects in dispute": "2",
+    }
+
+
+def test_agreement_section_without_overlap_says_nothing_yet(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    at = _open_review(app_as)
+    assert at.info[-1].value.startswith(
+        "Nothing yet: agreement is measured on projects that at least two annotators have judged."
+    )
