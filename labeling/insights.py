@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,9 @@ def prediction_summary(session: Session, version_id: int | None) -> PredictionSu
     if version is None:
         empty = pd.DataFrame({"predicted_tags": pd.Series(dtype=int), "projects": []})
         return PredictionSummary(None, 0, {}, empty, _empty_suspected())
+    digest = (version.metrics or {}).get("predictions")
+    if digest is not None:
+        return _summary_from_digest(version.id, digest)
     thresholds = version.thresholds or {}
     tags = sorted(thresholds)
     texts = session.scalars(
@@ -146,6 +149,30 @@ def prediction_summary(session: Session, version_id: int | None) -> PredictionSu
     )
 
 
+def _summary_from_digest(version_id: int, digest: Mapping[str, Any]) -> PredictionSummary:
+    """The counts the training job stored (registry.prediction_digest): the same figures as
+    reading every prediction back, without reading them (about a second at 100,000)."""
+    per_project = sorted((int(k), int(v)) for k, v in digest["tags_per_project"].items())
+    tags_per_project = pd.DataFrame(
+        {
+            "predicted_tags": pd.Series([k for k, _ in per_project], dtype=np.int64),
+            "projects": pd.Series([v for _, v in per_project], dtype=np.int64),
+        }
+    )
+    suspected = [
+        {"tag": tag, **counts} for tag, counts in sorted(digest.get("suspected", {}).items())
+    ]
+    return PredictionSummary(
+        version_id,
+        int(digest["projects"]),
+        {tag: int(n) for tag, n in sorted(digest["predicted_per_tag"].items())},
+        tags_per_project[tags_per_project["projects"] > 0].reset_index(drop=True),
+        _suspected_order(
+            pd.DataFrame(suspected, columns=["tag", "probably_missing", "probably_wrong"])
+        ),
+    )
+
+
 def suspected_frame(session: Session, version_id: int) -> pd.DataFrame:
     """(tag, probably_missing, probably_wrong): projects per tag whose stored suspicions say
     the tag is probably missing or probably wrong; most suspected first. Only suspects have a
@@ -167,7 +194,13 @@ def suspected_frame(session: Session, version_id: int) -> pd.DataFrame:
             for tag in set(missing) | set(wrong)
         ],
         columns=["tag", "probably_missing", "probably_wrong"],
-    ).astype({"tag": str, "probably_missing": int, "probably_wrong": int})
+    )
+    return _suspected_order(frame)
+
+
+def _suspected_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Most suspected tag first, ties by name."""
+    frame = frame.astype({"tag": str, "probably_missing": int, "probably_wrong": int})
     total = frame["probably_missing"] + frame["probably_wrong"]
     return (
         frame.assign(total=total)

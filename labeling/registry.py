@@ -359,6 +359,33 @@ def _prediction_rows(
     return rows
 
 
+def prediction_digest(model: TagModel, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the stored predictions say about the whole catalogue, counted once while they are
+    in memory, so that the Model and Insights pages need not read 100,000 predictions back:
+    projects per predicted tag (stored probability at or above the tag's threshold), how many
+    projects get k predicted tags, and how many projects each tag probably misses or wrongly
+    carries."""
+    thresholds = model.threshold_map()
+    per_tag = dict.fromkeys(model.tags, 0)
+    per_project: dict[str, int] = {}
+    suspected: dict[str, dict[str, int]] = {}
+    for row in rows:
+        predicted = [t for t, p in row["probabilities"].items() if p >= thresholds[t]]
+        for tag in predicted:
+            per_tag[tag] += 1
+        per_project[str(len(predicted))] = per_project.get(str(len(predicted)), 0) + 1
+        for kind, key in (("missing", "probably_missing"), ("wrong", "probably_wrong")):
+            for tag in (row["suspicions"] or {}).get(kind, {}):
+                counts = suspected.setdefault(tag, {"probably_missing": 0, "probably_wrong": 0})
+                counts[key] += 1
+    return {
+        "projects": len(rows),
+        "predicted_per_tag": per_tag,
+        "tags_per_project": per_project,
+        "suspected": suspected,
+    }
+
+
 def _finish_ready(
     make_session: SessionFactory,
     version_id: int,
@@ -373,6 +400,7 @@ def _finish_ready(
     duration: float,
 ) -> None:
     rows = _prediction_rows(version_id, corpus, model, probabilities, scores, errors)
+    evaluation["predictions"] = prediction_digest(model, rows)
     with make_session.begin() as session:
         previous = current_version(session)
         if previous is not None:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from db.models import Annotation, ModelVersion, Prediction, Project, User, utcnow
 from db.session import SessionFactory
-from labeling import cli, io, registry
+from labeling import cli, insights, io, registry
 from labeling.config import Settings
 from labeling.corpus import load_corpus
 from labeling.features import project_text
@@ -315,3 +315,23 @@ def test_label_error_scoring_can_be_switched_off(
             )
         )
     assert scores == {None}
+
+
+def test_the_stored_prediction_digest_equals_counting_the_stored_predictions(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    """The Model and Insights pages read the digest; it must say what reading every stored
+    prediction back says."""
+    version = _train(demo_db, settings)
+    with demo_db() as session:
+        from_digest = insights.prediction_summary(session, version.id)
+    with demo_db.begin() as session:
+        stored = session.get(ModelVersion, version.id)
+        stored.metrics = {k: v for k, v in stored.metrics.items() if k != "predictions"}
+    with demo_db() as session:
+        counted = insights.prediction_summary(session, version.id)
+    assert from_digest.projects == counted.projects == 320
+    assert from_digest.predicted_per_tag == counted.predicted_per_tag
+    assert from_digest.tags_per_project.equals(counted.tags_per_project)
+    assert from_digest.suspected.equals(counted.suspected)
+    assert not counted.suspected.empty
