@@ -1,5 +1,6 @@
 """LabelLoop entry point: page config, the sign-in gate, and navigation by role."""
 
+import altair  # noqa: F401  (imported with the app, not by the first page that draws a chart)
 import streamlit as st
 
 from labeling import auth
