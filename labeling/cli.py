@@ -24,6 +24,7 @@ from db.session import engine_for, session_factory, upgrade_to_head
 from labeling import auth, io, model_report, registry
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
+from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEMO_PASSWORD = "labelloop-demo"
@@ -283,6 +284,8 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
             n_jobs=args.jobs,
             noise_drop=args.noise_drop,
             noise_add=args.noise_add,
+            mix_share=args.mix_share,
+            mix_with=args.mix_with,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -290,9 +293,14 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     written = [out_path]
-    for metric in ("weighted_f1", "macro_f1"):
-        chart = simulation.simulation_chart(result, metric)
-        written += common.save_chart(chart, out_path.with_name(f"{out_path.stem}-{metric}"))
+    charts = {
+        metric: simulation.simulation_chart(result, metric)
+        for metric in ("weighted_f1", "macro_f1")
+    }
+    if "injected_errors" in result:
+        charts["errors_fixed"] = simulation.simulation_errors_chart(result)
+    for name, chart in charts.items():
+        written += common.save_chart(chart, out_path.with_name(f"{out_path.stem}-{name}"))
     out.write(simulate.format_table(simulate.summary_table(result)))
     out.write("\nwrote " + ", ".join(str(path) for path in written) + "\n")
     return 0
@@ -435,6 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--noise-add", type=float, help="warm start: add one wrong tag with this probability"
+    )
+    sim.add_argument(
+        "--mix-share",
+        type=float,
+        default=DEFAULT_MIX_SHARE,
+        help="label_errors_mix: share of every batch served by the partner strategy",
+    )
+    sim.add_argument(
+        "--mix-with",
+        choices=MIX_PARTNERS,
+        default=DEFAULT_MIX_WITH,
+        help="label_errors_mix: the partner (uncertainty = threshold_margin)",
     )
     sim.add_argument("--out", required=True, help="JSON result file; charts are written beside it")
     sim.set_defaults(handler=cmd_simulate)

@@ -35,6 +35,7 @@ from db.models import (
     utcnow,
 )
 from db.session import SessionFactory
+from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH
 from labeling.registry import current_version, serving_strategy_name
 from labeling.strategies import AUTO, LABEL_ERRORS, LABEL_ERRORS_MIX
 
@@ -42,7 +43,6 @@ SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
 DEFAULT_OVERLAP_SHARE = 0.2
 DEFAULT_OVERLAP_K = 2
 DEFAULT_LEASE_MINUTES = 10
-DEFAULT_MIX_SHARE = 0.2
 UNCERTAINTY = "uncertainty"
 DEFAULT_THRESHOLD = 0.5
 REASON_TAGS = 3
@@ -92,7 +92,7 @@ class _ServingPolicy:
             lease_minutes=float(getattr(settings_like, "lease_minutes", DEFAULT_LEASE_MINUTES)),
             strategy=serving_strategy_name(str(getattr(settings_like, "strategy", AUTO))),
             mix_share=float(getattr(settings_like, "mix_share", DEFAULT_MIX_SHARE)),
-            mix_with=str(getattr(settings_like, "mix_with", "uncertainty")),
+            mix_with=str(getattr(settings_like, "mix_with", DEFAULT_MIX_WITH)),
         )
 
 

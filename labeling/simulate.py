@@ -16,7 +16,6 @@ No Streamlit here: the CLI, the app and the tests call :func:`run_simulation` on
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,10 +24,18 @@ from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.model_selection import KFold
 
 from labeling.features import project_text
 from labeling.io import RawProject, TaxonomyEntry, split_for
+from labeling.label_errors import (
+    DEFAULT_DETECTOR,
+    DEFAULT_MIX_SHARE,
+    DEFAULT_MIX_WITH,
+    DETECTORS,
+    MIX_PARTNERS,
+    mixed_batch,
+    reference_out_of_fold,
+)
 from labeling.model import (
     ModelParams,
     TagModel,
@@ -37,7 +44,7 @@ from labeling.model import (
     label_matrix,
     trainable_tags,
 )
-from labeling.strategies import STRATEGIES, get_strategy, top_indices
+from labeling.strategies import STRATEGIES, get_strategy, uncertainty_scores
 from labeling.strategies import random as random_strategy
 from labeling.text import slugify_tag
 
@@ -77,6 +84,8 @@ class SimulationOptions:
     full_data: bool
     seed: int
     n_jobs: int = 1
+    mix_share: float = DEFAULT_MIX_SHARE
+    mix_with: str = DEFAULT_MIX_WITH
 
 
 def alias_map(taxonomy: Mapping[str, Any]) -> dict[str, str]:
@@ -196,21 +205,25 @@ class Point:
 
 
 def fit_and_score(corpus: Corpus, rows: Sequence[int], params: ModelParams) -> Point:
-    """One fit per batch. With no trainable tag yet there is no model: F1 is 0 and the caller
-    queries at random, as a real team with no model would. Rows are sorted first so the model
-    depends on which projects are labelled, not on the order they were revealed in (the CV
-    folds are drawn by position): the whole pool gives exactly the full-data model."""
+    """One fit per batch on the labelled rows. Rows are sorted first so the model depends on
+    which projects are labelled, not on the order they were revealed in (the CV folds are drawn
+    by position): the whole pool gives exactly the full-data model."""
     rows = sorted(rows)
-    labels = [corpus.pool_labels[i] for i in rows]
+    return _fit_and_score(
+        corpus, [corpus.pool_texts[i] for i in rows], [corpus.pool_labels[i] for i in rows], params
+    )
+
+
+def _fit_and_score(
+    corpus: Corpus, texts: Sequence[str], labels: Sequence[frozenset[str]], params: ModelParams
+) -> Point:
+    """Fit on ``texts`` and ``labels`` and score on the clean evaluation split. With no
+    trainable tag yet there is no model: F1 is 0 and the caller queries at random, as a real
+    team with no model would."""
     trainable, _ = trainable_tags(labels, corpus.candidate_tags, params.min_positives)
     if not trainable:
         return Point(None, 0.0, 0.0, 0)
-    model = fit_tag_model(
-        [corpus.pool_texts[i] for i in rows],
-        labels,
-        corpus.candidate_tags,
-        params,
-    )
+    model = fit_tag_model(texts, labels, corpus.candidate_tags, params)
     decisions = model.decide(model.predict_proba(model.transform(corpus.eval_texts)))
     overall = evaluate(
         corpus.eval_labels, _aligned(decisions, model.tags, corpus.eval_tags), corpus.eval_tags
@@ -279,8 +292,8 @@ def replay_strategy(
         curve.append((len(labelled), point.weighted_f1, point.macro_f1, point.trained_tags))
         if progress:
             progress(
-                f"repeat {repeat + 1}/{options.repeats} strategy {name}: "
-                f"{len(labelled)}/{options.budget} labels, weighted F1 {point.weighted_f1:.2f}"
+                f"{_progress_prefix(name, repeat, len(labelled), options)}, "
+                f"weighted F1 {point.weighted_f1:.2f}"
             )
         if len(labelled) >= options.budget:
             return curve
@@ -288,10 +301,20 @@ def replay_strategy(
         generator = batch_generator(options.seed, repeat, batch)
         picks = query(name, point.model, corpus, labelled, unlabelled, n, generator)
         labelled.extend(picks)
-        picked = set(picks)
-        unlabelled = [i for i in unlabelled if i not in picked]
+        unlabelled = _without(unlabelled, picks)
         point = fit_and_score(corpus, labelled, options.params)
         batch += 1
+
+
+def _progress_prefix(name: str, repeat: int, labels: int, options: SimulationOptions) -> str:
+    return (
+        f"repeat {repeat + 1}/{options.repeats} strategy {name}: {labels}/{options.budget} labels"
+    )
+
+
+def _without(rows: Sequence[int], picks: Sequence[int]) -> list[int]:
+    picked = set(picks)
+    return [i for i in rows if i not in picked]
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,6 +516,8 @@ def run_simulation(
     n_jobs: int = 1,
     noise_drop: float | None = None,
     noise_add: float | None = None,
+    mix_share: float = DEFAULT_MIX_SHARE,
+    mix_with: str = DEFAULT_MIX_WITH,
 ) -> dict[str, Any]:
     """Replay the labelled catalogue for every strategy and repeat; returns a JSON-ready dict
     (config, full_data ceiling, per-strategy curves and summaries, seconds).
@@ -506,26 +531,40 @@ def run_simulation(
     noise with ``seed + r``), the model trains on the whole pool, and each batch replaces the
     picked projects' tags by the true ones. ``seed_size`` is IGNORED there: nothing needs to
     be labelled before the first model, so the first point is at 0 labels. The result adds
-    ``injected_errors`` and per point ``errors_fixed`` and ``batch_precision``. The strategy
-    ``label_errors`` (warm only) needs ``labeling.label_errors``."""
+    ``injected_errors`` and per point ``errors_fixed`` and ``batch_precision``. The
+    label-error strategies (:func:`warm_choice`) are warm only; ``mix_share`` and
+    ``mix_with`` configure ``label_errors_mix``."""
     started = time.perf_counter()
     params = params or ModelParams()
     corpus = build_corpus(projects, taxonomy, params.features.title_repeats)
+    if n_jobs < 1:
+        raise ValueError(f"n_jobs must be at least 1; got {n_jobs}")
     if noise_drop is not None or noise_add is not None:
         drop, add = noise_drop or 0.0, noise_add or 0.0
         for name, value in (("noise_drop", drop), ("noise_add", add)):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1; got {value}")
-        names = validate_warm_options(strategies, batch_size, budget, repeats, corpus)
-        if n_jobs < 1:
-            raise ValueError(f"n_jobs must be at least 1; got {n_jobs}")
+        names = validate_warm_options(
+            strategies, batch_size, budget, repeats, corpus, mix_share, mix_with
+        )
         options = SimulationOptions(
-            names, 0, batch_size, budget, repeats, params, full_data, seed, n_jobs
+            names,
+            0,
+            batch_size,
+            budget,
+            repeats,
+            params,
+            full_data,
+            seed,
+            n_jobs,
+            mix_share=mix_share,
+            mix_with=mix_with,
         )
         result = _run_warm(corpus, options, drop, add, len(projects), progress)
         return {**result, "seconds": round(time.perf_counter() - started, 3)}
-    if LABEL_ERRORS in strategies:
-        raise ValueError(f"strategy '{LABEL_ERRORS}' needs a warm start (noise_drop, noise_add)")
+    warm_only = [name for name in strategies if is_label_error_strategy(name)]
+    if warm_only:
+        raise ValueError(f"strategy '{warm_only[0]}' needs a warm start (noise_drop, noise_add)")
     names = validate_options(
         strategies,
         seed_size,
@@ -535,8 +574,6 @@ def run_simulation(
         len(corpus.pool_texts),
         len(corpus.eval_texts),
     )
-    if n_jobs < 1:
-        raise ValueError(f"n_jobs must be at least 1; got {n_jobs}")
     options = SimulationOptions(
         names, seed_size, batch_size, budget, repeats, params, full_data, seed, n_jobs
     )
@@ -558,6 +595,44 @@ def run_simulation(
     }
 
 
+Replay = Callable[..., list[Any]]
+
+
+def replay_tasks(
+    replay: Replay,
+    tasks: Sequence[tuple[str, Corpus, Any, Point, SimulationOptions, int]],
+    options: SimulationOptions,
+    progress: ProgressCallback | None,
+) -> dict[str, list[Any]]:
+    """Run ``replay(name, corpus, start, first, options, repeat, progress)`` for every task
+    (cold and warm replays share this signature), in this process or in ``options.n_jobs``
+    workers; the curves come back indexed [strategy][repeat]."""
+    runs: dict[str, list[Any]] = {
+        name: [[] for _ in range(options.repeats)] for name in options.strategies
+    }
+    if options.n_jobs == 1:
+        for task in tasks:
+            runs[task[0]][task[-1]] = replay(*task, progress)
+        return runs
+    parallel = Parallel(n_jobs=options.n_jobs, return_as="generator_unordered")
+    jobs = (delayed(_replay_collecting)(replay, task) for task in tasks)
+    for name, repeat, curve, messages in parallel(jobs):
+        runs[name][repeat] = curve
+        for message in messages if progress else ():
+            progress(message)
+    return runs
+
+
+def _replay_collecting(
+    replay: Replay, task: tuple[str, Corpus, Any, Point, SimulationOptions, int]
+) -> tuple[str, int, list[Any], list[str]]:
+    """Worker-process entry point: a callback cannot cross the process boundary, so progress
+    messages are collected and handed back with the curve."""
+    messages: list[str] = []
+    curve = replay(*task, messages.append)
+    return task[0], task[-1], curve, messages
+
+
 def replay_all(
     corpus: Corpus, options: SimulationOptions, progress: ProgressCallback | None
 ) -> dict[str, list[Curve]]:
@@ -568,37 +643,8 @@ def replay_all(
     for repeat in range(options.repeats):
         seed_rows = _seed_rows(len(corpus.pool_texts), options.seed_size, options.seed + repeat)
         first = fit_and_score(corpus, seed_rows, options.params)
-        tasks += [(name, seed_rows, first, repeat) for name in options.strategies]
-    runs: dict[str, list[Curve]] = {
-        name: [[] for _ in range(options.repeats)] for name in options.strategies
-    }
-    if options.n_jobs == 1:
-        for name, seed_rows, first, repeat in tasks:
-            curve = replay_strategy(name, corpus, seed_rows, first, options, repeat, progress)
-            runs[name][repeat] = curve
-        return runs
-    parallel = Parallel(n_jobs=options.n_jobs, return_as="generator_unordered")
-    jobs = (delayed(_replay_task)(corpus, options, *task) for task in tasks)
-    for name, repeat, curve, messages in parallel(jobs):
-        runs[name][repeat] = curve
-        for message in messages if progress else ():
-            progress(message)
-    return runs
-
-
-def _replay_task(
-    corpus: Corpus,
-    options: SimulationOptions,
-    name: str,
-    seed_rows: list[int],
-    first: Point,
-    repeat: int,
-) -> tuple[str, int, Curve, list[str]]:
-    """Worker-process entry point: a callback cannot cross the process boundary, so progress
-    messages are collected and handed back with the curve."""
-    messages: list[str] = []
-    curve = replay_strategy(name, corpus, seed_rows, first, options, repeat, messages.append)
-    return name, repeat, curve, messages
+        tasks += [(name, corpus, seed_rows, first, options, repeat) for name in options.strategies]
+    return replay_tasks(replay_strategy, tasks, options, progress)
 
 
 def _seed_rows(pool_size: int, seed_size: int, seed: int) -> list[int]:
@@ -621,8 +667,47 @@ WarmCurve = list[tuple[int, int, float, float, float]]
 # (labels, errors fixed, weighted F1, macro F1, batch precision; NaN at the first point)
 WARM_MILESTONES = (100, 250, 500)
 LABEL_ERRORS = "label_errors"
-_LABEL_ERRORS_MODULE = "labeling.label_errors"
-_OOF_FOLDS = 3
+MIX = "label_errors_mix"
+UNCERTAINTY_PARTNER = "threshold_margin"
+
+
+@dataclass(frozen=True)
+class WarmChoice:
+    """What a warm strategy name asks for: a label-error detector (None for a plain strategy)
+    and, for a mix, the partner that gets a share of every batch."""
+
+    detector: str | None
+    partner: str | None = None
+
+
+def warm_choice(name: str, mix_with: str = DEFAULT_MIX_WITH) -> WarmChoice:
+    """``label_errors`` = the default detector; ``label_errors_<detector>`` one of
+    ``DETECTORS``; ``label_errors_mix`` = the default detector mixed with ``mix_with``, and
+    ``label_errors_mix_<partner>`` with that partner; any other name is a plain strategy."""
+    if name == LABEL_ERRORS:
+        return WarmChoice(DEFAULT_DETECTOR)
+    if name == MIX:
+        return WarmChoice(DEFAULT_DETECTOR, mix_with)
+    suffix = name.removeprefix(f"{MIX}_")
+    if suffix != name and suffix in MIX_PARTNERS:
+        return WarmChoice(DEFAULT_DETECTOR, suffix)
+    detector = name.removeprefix(f"{LABEL_ERRORS}_")
+    if detector != name and detector in DETECTORS:
+        return WarmChoice(detector)
+    return WarmChoice(None)
+
+
+def is_label_error_strategy(name: str) -> bool:
+    return warm_choice(name).detector is not None
+
+
+def label_error_strategy_names() -> list[str]:
+    return [
+        LABEL_ERRORS,
+        *(f"{LABEL_ERRORS}_{detector}" for detector in DETECTORS),
+        MIX,
+        *(f"{MIX}_{partner}" for partner in MIX_PARTNERS),
+    ]
 
 
 def inject_noise(
@@ -679,109 +764,78 @@ def warm_label_counts(batch_size: int, budget: int) -> list[int]:
     return [*range(0, budget, batch_size), budget]
 
 
-def _label_errors_module() -> Any:
-    """``labeling.label_errors``, imported only when asked for, so the simulator runs before
-    that module exists; a missing module is a usage error, a broken one is re-raised."""
-    try:
-        module = importlib.import_module(_LABEL_ERRORS_MODULE)
-    except ModuleNotFoundError as error:
-        if error.name != _LABEL_ERRORS_MODULE:
-            raise
-        module = None
-    if module is None or not hasattr(module, "label_error_scores"):
-        raise ValueError(f"strategy '{LABEL_ERRORS}' needs {_LABEL_ERRORS_MODULE}")
-    return module
-
-
 def validate_warm_options(
-    strategies: Sequence[str], batch_size: int, budget: int, repeats: int, corpus: Corpus
+    strategies: Sequence[str],
+    batch_size: int,
+    budget: int,
+    repeats: int,
+    corpus: Corpus,
+    mix_share: float = DEFAULT_MIX_SHARE,
+    mix_with: str = DEFAULT_MIX_WITH,
 ) -> list[str]:
-    """Warm-mode checks; ``label_errors`` is accepted only when its module is importable."""
+    """Warm-mode checks: every name is a label-error strategy or a registered one, and the
+    batch, budget and mix settings make sense. Returns the strategies, duplicates removed."""
     if budget < 1:
         raise ValueError(f"budget must be at least 1; got {budget}")
-    others = [name for name in strategies if name != LABEL_ERRORS]
-    if len(others) < len(strategies):
-        _label_errors_module()
-    if others:
-        validate_options(
-            others, 1, batch_size, budget, repeats, len(corpus.pool_texts), len(corpus.eval_texts)
+    if not 0.0 <= mix_share <= 1.0:
+        raise ValueError(f"mix share must be between 0 and 1; got {mix_share}")
+    if mix_with not in MIX_PARTNERS:
+        raise ValueError(
+            f"unknown mix partner {mix_with!r}; choose one of: {', '.join(MIX_PARTNERS)}"
         )
-    else:  # only label_errors: the shared checks still apply, with a valid stand-in strategy
-        validate_options(
-            ["random"],
-            1,
-            batch_size,
-            budget,
-            repeats,
-            len(corpus.pool_texts),
-            len(corpus.eval_texts),
-        )
+    if not strategies:
+        raise ValueError(f"choose at least one strategy: {', '.join(STRATEGIES)}")
+    for name in strategies:
+        if not is_label_error_strategy(name) and name not in STRATEGIES:
+            valid = [*STRATEGIES, *label_error_strategy_names()]
+            raise ValueError(f"unknown strategy {name!r}; choose one of: {', '.join(valid)}")
+    validate_options(
+        ["random"], 1, batch_size, budget, repeats, len(corpus.pool_texts), len(corpus.eval_texts)
+    )
     return list(dict.fromkeys(strategies))
 
 
 def fit_and_score_labels(
     corpus: Corpus, labels: Sequence[frozenset[str]], params: ModelParams
 ) -> Point:
-    """Fit on the WHOLE pool with the given (partly corrected) labels and score on the clean
-    evaluation split; no trainable tag means no model, as in :func:`fit_and_score`."""
-    trainable, _ = trainable_tags(labels, corpus.candidate_tags, params.min_positives)
-    if not trainable:
-        return Point(None, 0.0, 0.0, 0)
-    model = fit_tag_model(corpus.pool_texts, labels, corpus.candidate_tags, params)
-    decisions = model.decide(model.predict_proba(model.transform(corpus.eval_texts)))
-    overall = evaluate(
-        corpus.eval_labels, _aligned(decisions, model.tags, corpus.eval_tags), corpus.eval_tags
-    )["overall"]
-    return Point(model, overall["weighted_f1"], overall["macro_f1"], len(model.tags))
+    """Fit on the WHOLE pool with the given (partly corrected) labels: the warm model."""
+    return _fit_and_score(corpus, corpus.pool_texts, labels, params)
 
 
-def out_of_fold_pool_probabilities(
-    texts: Sequence[str],
-    labels: Sequence[frozenset[str]],
-    candidate_tags: Sequence[str],
-    params: ModelParams,
-    seed: int,
-) -> np.ndarray:
-    """(n, len(candidate_tags)) probabilities, each row from a model that never saw that
-    project: a model trained on a project's own wrong tag tends to repeat it, so the tag would
-    vouch for itself. 3 folds; a tag a fold cannot train (or a fold with no trainable tag) gets
-    probability 0 in the held-out rows."""
-    out = np.zeros((len(texts), len(candidate_tags)), dtype=float)
-    if len(texts) < 2:
-        return out
-    column = {tag: j for j, tag in enumerate(candidate_tags)}
-    folds = KFold(n_splits=min(_OOF_FOLDS, len(texts)), shuffle=True, random_state=seed)
-    for fit_rows, held_rows in folds.split(np.arange(len(texts))):
-        fit_labels = [labels[i] for i in fit_rows]
-        if not trainable_tags(fit_labels, candidate_tags, params.min_positives)[0]:
-            continue
-        model = fit_tag_model([texts[i] for i in fit_rows], fit_labels, candidate_tags, params)
-        probabilities = model.predict_proba_texts([texts[i] for i in held_rows])
-        columns = [column[tag] for tag in model.tags]
-        out[np.ix_(held_rows, columns)] = probabilities
-    return out
-
-
-def query_label_errors(
+def suspect_order(
     model: TagModel,
     corpus: Corpus,
     current: Sequence[frozenset[str]],
     unrevealed: Sequence[int],
-    n: int,
+    detector: str,
     seed: int,
 ) -> list[int]:
-    """Unrevealed pool rows whose current labels ``label_error_scores`` finds most suspect,
-    judged on out-of-fold probabilities over the tags (and thresholds) of the full-pool model."""
-    module = _label_errors_module()
-    probabilities = out_of_fold_pool_probabilities(
-        corpus.pool_texts, current, model.tags, model.params, seed
-    )
+    """Unrevealed pool rows, most suspect first by ``detector``, judged on the same 3-fold
+    out-of-fold probabilities the training job stores (``reference_out_of_fold``: each fold
+    reuses the full-pool model's calibration and thresholds), so the simulator measures what
+    serving would serve. Out-of-fold because a model trained on a project's own wrong tag
+    tends to repeat it, and the tag would vouch for itself."""
+    probabilities, thresholds = reference_out_of_fold(corpus.pool_texts, current, model, seed=seed)
     rows = np.asarray(unrevealed, dtype=int)
-    matrix = label_matrix([current[i] for i in unrevealed], model.tags)
-    scores = np.asarray(
-        module.label_error_scores(probabilities[rows], matrix, model.thresholds_), dtype=float
-    )
-    return [unrevealed[int(i)] for i in top_indices(scores, n)]
+    labels = label_matrix([current[i] for i in unrevealed], model.tags)
+    scores = DETECTORS[detector](probabilities[rows], labels, thresholds[rows])
+    return [unrevealed[int(i)] for i in np.argsort(-scores, kind="stable")]
+
+
+def partner_order(
+    partner: str,
+    model: TagModel,
+    corpus: Corpus,
+    unrevealed: Sequence[int],
+    generator: np.random.Generator,
+) -> list[int]:
+    """Unrevealed pool rows in the mix partner's order: threshold-margin uncertainty of the
+    full-pool model for ``uncertainty``, a random permutation for ``random``."""
+    if partner == "random":
+        return [unrevealed[int(i)] for i in generator.permutation(len(unrevealed))]
+    probabilities = model.predict_proba(model.transform([corpus.pool_texts[i] for i in unrevealed]))
+    scores = uncertainty_scores(UNCERTAINTY_PARTNER, probabilities, model.thresholds_)
+    return [unrevealed[int(i)] for i in np.argsort(-scores, kind="stable")]
 
 
 def _warm_query(
@@ -794,19 +848,26 @@ def _warm_query(
     n: int,
     generator: np.random.Generator,
     oof_seed: int,
+    options: SimulationOptions,
 ) -> list[int]:
-    """Strategies see the model's probabilities on the unrevealed pool exactly as in cold mode;
-    ``label_errors`` additionally sees the current labels (and queries at random while there
-    is no model, like every strategy). Ranked batch's labelled set is the revealed projects."""
-    if name == LABEL_ERRORS and point.model is not None:
-        return query_label_errors(point.model, corpus, current, unrevealed, n, oof_seed)
-    strategy = "random" if name == LABEL_ERRORS else name
-    if strategy == "ranked_batch" and not revealed and point.model is not None:
+    """Plain strategies see the model's probabilities on the unrevealed pool exactly as in cold
+    mode; label-error strategies also see the current labels (and, like every strategy, query
+    at random while there is no model). Ranked batch's labelled set is the revealed projects."""
+    choice = warm_choice(name, options.mix_with)
+    model = point.model
+    if choice.detector is not None and model is not None:
+        suspects = suspect_order(model, corpus, current, unrevealed, choice.detector, oof_seed)
+        if choice.partner is None:
+            return suspects[:n]
+        partner = partner_order(choice.partner, model, corpus, unrevealed, generator)
+        return mixed_batch(suspects, partner, n, options.mix_share)
+    strategy = "random" if choice.detector is not None else name
+    if strategy == "ranked_batch" and not revealed and model is not None:
         # nothing verified yet: ranked batch cold-starts from the most central project
-        point.model.X_training_ = None  # type: ignore[attr-defined]
-        X_pool = point.model.transform([corpus.pool_texts[i] for i in unrevealed])
-        return [unrevealed[int(i)] for i in get_strategy(strategy)(point.model, X_pool, n)]
-    return query(strategy, point.model, corpus, revealed, unrevealed, n, generator)
+        model.X_training_ = None  # type: ignore[attr-defined]
+        X_pool = model.transform([corpus.pool_texts[i] for i in unrevealed])
+        return [unrevealed[int(i)] for i in get_strategy(strategy)(model, X_pool, n)]
+    return query(strategy, model, corpus, revealed, unrevealed, n, generator)
 
 
 def replay_warm(
@@ -829,8 +890,7 @@ def replay_warm(
         curve.append((len(revealed), fixed, point.weighted_f1, point.macro_f1, precision))
         if progress:
             progress(
-                f"repeat {repeat + 1}/{options.repeats} strategy {name}: "
-                f"{len(revealed)}/{options.budget} labels, "
+                f"{_progress_prefix(name, repeat, len(revealed), options)}, "
                 f"{fixed}/{start.summary['tag_errors']} errors fixed, "
                 f"weighted F1 {point.weighted_f1:.2f}"
             )
@@ -840,31 +900,16 @@ def replay_warm(
         generator = batch_generator(options.seed, repeat, batch)
         oof_seed = options.seed * 1_000_003 + repeat * 1_009 + batch
         picks = _warm_query(
-            name, point, corpus, current, revealed, unrevealed, n, generator, oof_seed
+            name, point, corpus, current, revealed, unrevealed, n, generator, oof_seed, options
         )
         for row in picks:
             current[row] = corpus.pool_labels[row]
         fixed += sum(start.errors[row] for row in picks)
         precision = sum(start.errors[row] > 0 for row in picks) / len(picks)
         revealed.extend(picks)
-        picked = set(picks)
-        unrevealed = [i for i in unrevealed if i not in picked]
+        unrevealed = _without(unrevealed, picks)
         point = fit_and_score_labels(corpus, current, options.params)
         batch += 1
-
-
-def _warm_task(
-    corpus: Corpus,
-    options: SimulationOptions,
-    name: str,
-    start: WarmStart,
-    first: Point,
-    repeat: int,
-) -> tuple[str, int, WarmCurve, list[str]]:
-    """Worker-process entry point for warm curves (see :func:`_replay_task`)."""
-    messages: list[str] = []
-    curve = replay_warm(name, corpus, start, first, options, repeat, messages.append)
-    return name, repeat, curve, messages
 
 
 def replay_all_warm(
@@ -882,21 +927,8 @@ def replay_all_warm(
         start = warm_start(corpus, drop, add, options.seed + repeat)
         injected.append(start.summary)
         first = fit_and_score_labels(corpus, start.noisy, options.params)
-        tasks += [(name, start, first, repeat) for name in options.strategies]
-    runs: dict[str, list[WarmCurve]] = {
-        name: [[] for _ in range(options.repeats)] for name in options.strategies
-    }
-    if options.n_jobs == 1:
-        for name, start, first, repeat in tasks:
-            runs[name][repeat] = replay_warm(name, corpus, start, first, options, repeat, progress)
-        return runs, injected
-    parallel = Parallel(n_jobs=options.n_jobs, return_as="generator_unordered")
-    jobs = (delayed(_warm_task)(corpus, options, *task) for task in tasks)
-    for name, repeat, curve, messages in parallel(jobs):
-        runs[name][repeat] = curve
-        for message in messages if progress else ():
-            progress(message)
-    return runs, injected
+        tasks += [(name, corpus, start, first, options, repeat) for name in options.strategies]
+    return replay_tasks(replay_warm, tasks, options, progress), injected
 
 
 def _mean_or_none(values: np.ndarray) -> float | None:
@@ -955,6 +987,8 @@ def _run_warm(
         "seed_size": None,
         "noise_drop": drop,
         "noise_add": add,
+        "mix_share": options.mix_share,
+        "mix_with": options.mix_with,
         "label_counts": labels,
     }
     return {

@@ -46,7 +46,7 @@ from modAL.batch import select_cold_start_instance
 from modAL.models.base import BaseLearner
 from modAL.multilabel import min_confidence as modal_min_confidence
 
-from labeling.label_errors import label_error_scores
+from labeling.label_errors import MIX_PARTNERS, label_error_scores, mixed_batch
 
 Pool = np.ndarray | sp.spmatrix | sp.sparray
 Strategy = Callable[..., np.ndarray]
@@ -365,10 +365,9 @@ STRATEGIES: dict[str, Strategy] = {
 LABEL_ERRORS = "label_errors"
 LABEL_ERRORS_MIX = "label_errors_mix"
 WARM_STRATEGIES = (LABEL_ERRORS, LABEL_ERRORS_MIX)
-MIX_PARTNERS = ("uncertainty", "random")
 # LABELLOOP_STRATEGY=auto: the simulator's evidence (README, "Which strategy serves projects")
 AUTO = "auto"
-WARM_START_DEFAULT = LABEL_ERRORS_MIX
+WARM_START_DEFAULT = LABEL_ERRORS
 
 
 def label_errors_strategy(
@@ -406,12 +405,10 @@ def mixed_strategy(primary: Strategy, partner: Strategy, share: float) -> Strate
 
     def mixed(classifier: Any, X_pool: Pool, n_instances: int = 1) -> np.ndarray:
         n = _n_to_return(n_instances, X_pool.shape[0])
-        from_partner = round(share * n)
-        first = [int(i) for i in primary(classifier, X_pool, n - from_partner)]
-        chosen = set(first)
-        # n candidates always hold from_partner rows that primary did not take
-        extra = [int(i) for i in partner(classifier, X_pool, n) if int(i) not in chosen]
-        return np.array(first + extra[:from_partner], dtype=int)
+        # n candidates from each always hold a full batch without duplicates
+        suspects = [int(i) for i in primary(classifier, X_pool, n)]
+        others = [int(i) for i in partner(classifier, X_pool, n)]
+        return np.array(mixed_batch(suspects, others, n, share), dtype=int)
 
     return mixed
 

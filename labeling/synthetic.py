@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from labeling.config import PROJECT_ROOT
+from labeling.io import split_for
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -83,3 +84,30 @@ def write_json(path: Path, data: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def split_respecting_catalogue(size: int, seed: int = 0) -> list[dict[str, Any]]:
+    """A synthetic catalogue for simulations whose evaluation split stays honest.
+
+    :func:`synthetic_catalogue` makes near-copies of demo projects under fresh ids, and the
+    split hashes the id, so copies of one demo project land on both sides of the train/eval
+    split and a model scores well on evaluation projects it has effectively seen. Here every
+    project is made only from demo projects of one split (its donors included) and gets an id
+    that hashes to that same split, so no evaluation text has a relative in the pool. The
+    splits keep the demo's proportions."""
+    base = demo_projects()
+    parts = {
+        split: [project for project in base if split_for(str(project["id"])) == split]
+        for split in ("eval", "train")
+    }
+    sizes = {"eval": round(size * len(parts["eval"]) / len(base))}
+    sizes["train"] = size - sizes["eval"]
+    catalogue = []
+    for offset, (split, part) in enumerate(parts.items()):
+        counter = 0
+        for project in synthetic_catalogue(sizes[split], seed * 2 + offset, base=part):
+            while split_for(f"syn-{seed}-{counter}") != split:
+                counter += 1
+            catalogue.append({**project, "id": f"syn-{seed}-{counter}"})
+            counter += 1
+    return catalogue

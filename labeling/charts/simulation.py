@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from labeling.strategies import STRATEGIES
@@ -22,20 +23,29 @@ STRATEGY_COLOURS: dict[str, str] = {
     "ranked_batch": "#d62728",
     "avg_confidence": "#9467bd",
     "min_confidence": "#e377c2",
+    "label_errors": "#8c564b",
+    "label_errors_max": "#8c564b",
+    "label_errors_flips": "#bcbd22",
+    "label_errors_cleanlab": "#17becf",
+    "label_errors_mix": "#393b79",
+    "label_errors_mix_uncertainty": "#393b79",
+    "label_errors_mix_random": "#7b4173",
 }
-_SPARE_COLOURS = ("#8c564b", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a")
+_SPARE_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94")
 METRIC_TITLES = {"weighted_f1": "Weighted F1", "macro_f1": "Macro F1"}
 CURVE_COLUMNS = ("strategy", "labels", "mean", "std")
 
 
-def strategy_colour_scale(strategies: Sequence[str]) -> alt.Scale:
-    """A domain/range scale over the strategies present (so the legend lists only those), in
-    the registry's order, each with its fixed colour; unknown names get spare colours."""
-    known = [name for name in STRATEGIES if name in strategies]
+def strategy_colour_scale(strategies: Sequence[str], ranked: bool = False) -> alt.Scale:
+    """A domain/range scale over the strategies present (so the legend lists only those), each
+    with its fixed colour; unknown names get spare colours. The legend follows the registry's
+    order, or with ``ranked`` the order ``strategies`` come in (best first, say)."""
+    order = [*STRATEGIES, *STRATEGY_COLOURS]
+    known = [name for name in dict.fromkeys(order) if name in strategies]
     unknown = sorted(set(strategies) - set(known))
-    domain = known + unknown
-    colours = [STRATEGY_COLOURS[name] for name in known]
-    colours += [_SPARE_COLOURS[i % len(_SPARE_COLOURS)] for i in range(len(unknown))]
+    spare = {name: _SPARE_COLOURS[i % len(_SPARE_COLOURS)] for i, name in enumerate(unknown)}
+    domain = list(dict.fromkeys(strategies)) if ranked else known + unknown
+    colours = [STRATEGY_COLOURS.get(name) or spare[name] for name in domain]
     return alt.Scale(domain=domain, range=colours)
 
 
@@ -60,12 +70,19 @@ def _with_band(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def learning_curve_chart(
-    curves: pd.DataFrame, metric: str = "weighted_f1", ceiling: float | None = None
+    curves: pd.DataFrame,
+    metric: str = "weighted_f1",
+    ceiling: float | None = None,
+    zoomed: bool = False,
 ) -> alt.LayerChart:
     """One line per strategy with a mean ± std band over repeats, and the full-data ceiling as
-    a dashed rule: how close each strategy gets to "label everything", label by label."""
+    a dashed rule: how close each strategy gets to "label everything", label by label.
+
+    The F1 axis spans 0 to 1, or with ``zoomed`` only the values drawn: warm-start curves
+    start near the ceiling and differ by hundredths, which a 0-1 axis flattens into one line."""
     title = _metric_title(metric)
     frame = _with_band(curves)
+    y_scale = alt.Scale(zero=False) if zoomed else alt.Scale(domain=[0, 1])
     scale = strategy_colour_scale(frame["strategy"].unique().tolist())
     legend = alt.Legend(title="Strategy", symbolOpacity=1)
     colour = alt.Color("strategy:N", scale=scale, legend=legend)
@@ -76,13 +93,13 @@ def learning_curve_chart(
     # an opaque symbol keeps it readable, where the band's 0.15 opacity would wash it out.
     band = base.mark_area(opacity=0.15).encode(
         x=x,
-        y=alt.Y("lower:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("lower:Q", title=y_title, scale=y_scale),
         y2="upper:Q",
         fill=alt.Fill("strategy:N", scale=scale, legend=legend),
     )
     line = base.mark_line(point=True).encode(
         x=x,
-        y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("mean:Q", title=y_title, scale=y_scale),
         color=colour,
         tooltip=[
             alt.Tooltip("strategy:N", title="Strategy"),
@@ -149,7 +166,111 @@ def simulation_ceiling(result: Mapping[str, Any], metric: str) -> float | None:
 
 
 def simulation_chart(result: Mapping[str, Any], metric: str = "weighted_f1") -> alt.LayerChart:
-    """The learning-curve chart of a whole simulation result, ceiling included."""
+    """The learning-curve chart of a whole simulation result, ceiling included; zoomed to
+    the values for a warm start."""
     return learning_curve_chart(
-        simulation_curves_frame(result, metric), metric, simulation_ceiling(result, metric)
+        simulation_curves_frame(result, metric),
+        metric,
+        simulation_ceiling(result, metric),
+        zoomed="injected_errors" in result,
+    )
+
+
+ERRORS_COLUMNS = ("strategy", "labels", "errors_fixed", "errors_fixed_std", "batch_precision")
+
+
+def errors_fixed_frame(result: Mapping[str, Any]) -> pd.DataFrame:
+    """A warm ``run_simulation`` result -> one row per strategy and curve point: errors fixed
+    (mean and std over repeats) and the last batch's precision (None at 0 labels)."""
+    rows = [
+        {
+            "strategy": name,
+            "labels": point["labels"],
+            "errors_fixed": point["errors_fixed"],
+            "errors_fixed_std": point["errors_fixed_std"],
+            "batch_precision": point["batch_precision"],
+        }
+        for name, data in result["strategies"].items()
+        for point in data["curve"]
+    ]
+    return pd.DataFrame(rows, columns=list(ERRORS_COLUMNS))
+
+
+def errors_fixed_chart(curves: pd.DataFrame, injected: float | None = None) -> alt.LayerChart:
+    """Tag errors fixed against labels, one line per strategy with a mean ± std band, and the
+    injected errors as a dashed rule: how fast each strategy finds the wrong tags. The legend
+    lists the strategies by the area under their curve, largest first: at the end of a budget
+    that covers most of the pool every strategy has fixed nearly everything, so the last point
+    alone would rank them by noise."""
+    missing = [column for column in ERRORS_COLUMNS if column not in curves.columns]
+    if missing:
+        raise ValueError(f"curves needs columns {', '.join(ERRORS_COLUMNS)}; missing {missing}")
+    frame = curves.loc[:, list(ERRORS_COLUMNS)].copy()
+    frame["lower"] = (frame["errors_fixed"] - frame["errors_fixed_std"]).clip(lower=0.0)
+    frame["upper"] = frame["errors_fixed"] + frame["errors_fixed_std"]
+    area = {
+        name: float(np.trapezoid(group["errors_fixed"], group["labels"]))
+        for name, group in frame.sort_values("labels").groupby("strategy")
+    }
+    ranking = sorted(area, key=lambda name: (-area[name], name))
+    scale = strategy_colour_scale(ranking, ranked=True)
+    legend = alt.Legend(title="Strategy (most fixed first)", titleLimit=300, symbolOpacity=1)
+    x = alt.X("labels:Q", title="Labelled projects", scale=alt.Scale(nice=False))
+    y_title = "Tag errors fixed (mean over repeats)"
+    base = alt.Chart(frame)
+    band = base.mark_area(opacity=0.15).encode(
+        x=x,
+        y=alt.Y("lower:Q", title=y_title),
+        y2="upper:Q",
+        fill=alt.Fill("strategy:N", scale=scale, legend=legend),
+    )
+    line = base.mark_line(point=True).encode(
+        x=x,
+        y=alt.Y("errors_fixed:Q", title=y_title),
+        color=alt.Color("strategy:N", scale=scale, legend=legend),
+        tooltip=[
+            alt.Tooltip("strategy:N", title="Strategy"),
+            alt.Tooltip("labels:Q", title="Labelled projects"),
+            alt.Tooltip("errors_fixed:Q", title="Errors fixed (mean)", format=".1f"),
+            alt.Tooltip("errors_fixed_std:Q", title="Std over repeats", format=".1f"),
+            alt.Tooltip("batch_precision:Q", title="Last batch: share with an error", format=".2f"),
+        ],
+    )
+    layers: list[alt.Chart] = [band, line]
+    if injected is not None:
+        layers += _injected_layers(injected, float(frame["labels"].min()))
+    return alt.layer(*layers).properties(
+        title="Tag errors fixed by query strategy (warm start)", width=600, height=360
+    )
+
+
+def _injected_layers(injected: float, left_edge: float) -> list[alt.Chart]:
+    """A dashed rule at the injected tag errors: the most any strategy can fix."""
+    data = pd.DataFrame(
+        {
+            "injected": [injected],
+            "labels": [left_edge],
+            "text": [f"Injected tag errors {injected:.1f}"],
+        }
+    )
+    rule = (
+        alt.Chart(data)
+        .mark_rule(strokeDash=[6, 4], color=CEILING_COLOUR)
+        .encode(
+            y="injected:Q",
+            tooltip=[alt.Tooltip("injected:Q", title="Injected tag errors (mean)", format=".1f")],
+        )
+    )
+    label = (
+        alt.Chart(data)
+        .mark_text(align="left", baseline="top", dx=4, dy=4, color=CEILING_COLOUR)
+        .encode(x="labels:Q", y="injected:Q", text="text:N")
+    )
+    return [rule, label]
+
+
+def simulation_errors_chart(result: Mapping[str, Any]) -> alt.LayerChart:
+    """The errors-fixed chart of a whole warm simulation result, injected errors included."""
+    return errors_fixed_chart(
+        errors_fixed_frame(result), float(result["injected_errors"]["tag_errors"])
     )

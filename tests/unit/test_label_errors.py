@@ -13,8 +13,14 @@ from db.session import SessionFactory
 from labeling import cli, io
 from labeling.config import Settings
 from labeling.label_errors import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    cleanlab_scores,
     find_label_errors,
+    flip_scores,
     label_error_scores,
+    max_contradiction_scores,
+    mixed_batch,
     suspect_rows,
     suspected_per_tag,
     suspects,
@@ -48,6 +54,56 @@ def test_project_score_is_the_strongest_contradiction() -> None:
     assert label_error_scores(probabilities, labels, THRESHOLDS).tolist() == pytest.approx(
         [0.8333, 0.125], abs=1e-4
     )
+
+
+# Two projects where the detectors disagree (thresholds 0.5 and 0.4, both tagged nlp only):
+# row 0 has two mild contradictions, nlp (0.5 - 0.2) / 0.5 = 0.6 and vision (0.7 - 0.4) / 0.6
+# = 0.5; row 1 one strong one, nlp (0.5 - 0.05) / 0.5 = 0.9 (vision 0.3 < 0.4 agrees).
+TWO_MILD = np.array([[0.2, 0.7], [0.05, 0.3]])
+NLP_ONLY = np.array([[1, 0], [1, 0]])
+
+
+def test_max_takes_the_strongest_and_flips_sum_the_confidence_weighted_flips() -> None:
+    assert max_contradiction_scores(TWO_MILD, NLP_ONLY, THRESHOLDS).tolist() == pytest.approx(
+        [0.6, 0.9]
+    )
+    assert flip_scores(TWO_MILD, NLP_ONLY, THRESHOLDS).tolist() == pytest.approx([1.1, 0.9])
+    assert flip_scores(PROBABILITIES, LABELS, THRESHOLDS).tolist() == pytest.approx(
+        [0.0, 0.8, 0.6, 0.0]
+    )
+
+
+def test_cleanlab_scores_are_one_minus_its_self_confidence_average() -> None:
+    # self-confidence per tag: p if present, 1 - p if absent; sorted high to low, then
+    # EMA_1 = s_1, EMA_2 = 0.8 s_2 + 0.2 EMA_1 (cleanlab's default alpha 0.8)
+    # row 0: (0.2, 0.3) -> 0.8 * 0.2 + 0.2 * 0.3 = 0.22; row 1: (0.05, 0.7) -> 0.18
+    assert cleanlab_scores(TWO_MILD, NLP_ONLY, THRESHOLDS).tolist() == pytest.approx([0.78, 0.82])
+    # rows of PROBABILITIES: (0.9, 0.9) -> 0.9; (0.1, 0.7) -> 0.22; (0.2, 0.9) -> 0.34;
+    # NaN counts as agreeing with the label -> quality 1
+    assert cleanlab_scores(PROBABILITIES, LABELS, THRESHOLDS).tolist() == pytest.approx(
+        [0.1, 0.78, 0.66, 0.0], abs=1e-5
+    )
+
+
+def test_the_default_detector_is_named_and_used() -> None:
+    assert DEFAULT_DETECTOR in DETECTORS
+    expected = DETECTORS[DEFAULT_DETECTOR](TWO_MILD, NLP_ONLY, THRESHOLDS)
+    np.testing.assert_array_equal(label_error_scores(TWO_MILD, NLP_ONLY, THRESHOLDS), expected)
+
+
+def test_a_mixed_batch_takes_the_partner_share_without_duplicates() -> None:
+    suspects_first, partner = [5, 4, 3, 2, 1], [3, 9, 8]
+    # round(0.4 * 5) = 2 from the partner: 3 is already taken, so 9 and 8
+    assert mixed_batch(suspects_first, partner, 5, 0.4) == [5, 4, 3, 9, 8]
+    assert mixed_batch(suspects_first, partner, 5, 0.0) == [5, 4, 3, 2, 1]
+    # the partner runs out: the suspects make up the rest
+    assert mixed_batch(suspects_first, partner, 5, 1.0) == [3, 9, 8, 5, 4]
+    assert mixed_batch([1, 2], [], 3, 0.5) == [1, 2]
+
+
+def test_a_mix_share_outside_0_1_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^mix share must be between 0 and 1; got 1\.2$"):
+        mixed_batch([1], [2], 1, 1.2)
 
 
 def test_planted_wrong_and_missing_tags_rank_first_with_their_reasons() -> None:

@@ -211,7 +211,7 @@ def test_reason_without_suspicions_keeps_the_uncertainty_explanation() -> None:
 
 
 def test_serving_strategy_names() -> None:
-    assert serving_strategy_name("auto") == "label_errors_mix"
+    assert serving_strategy_name("auto") == "label_errors"
     assert serving_strategy_name("label_errors") == "label_errors"
     assert serving_strategy_name("random") == "random"
     with pytest.raises(TrainingError) as error:

@@ -3,34 +3,44 @@ hand-computed expectations, reproducibility, validation messages."""
 
 from __future__ import annotations
 
+import io as stdio
 import json
 import re
-import sys
-import types
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from sklearn.metrics.pairwise import cosine_similarity
 
+from labeling import cli
 from labeling import strategies as strategy_registry
+from labeling.charts import common
+from labeling.config import Settings
 from labeling.io import RawProject, TaxonomyEntry, split_for
+from labeling.label_errors import DEFAULT_DETECTOR
 from labeling.model import ModelParams
 from labeling.simulate import (
+    WarmChoice,
     build_corpus,
     curve_auc,
     errors_fixed_at,
     format_table,
     label_counts,
     labels_to_fraction,
-    out_of_fold_pool_probabilities,
     run_simulation,
     summarise_strategy,
     summary_table,
+    warm_choice,
     warm_start,
 )
 from labeling.strategies import top_indices
-from labeling.synthetic import demo_projects, demo_taxonomy
+from labeling.synthetic import (
+    DEMO_DIR,
+    demo_projects,
+    demo_taxonomy,
+    split_respecting_catalogue,
+)
 
 STRATEGIES = ["random", "threshold_margin", "ranked_batch"]
 OPTIONS: dict[str, Any] = {
@@ -435,65 +445,145 @@ def test_without_noise_the_cold_output_is_unchanged(result: dict[str, Any]) -> N
         }
 
 
-def _disagreement(
-    probabilities: np.ndarray, labels: np.ndarray, thresholds: np.ndarray
-) -> np.ndarray:
-    """Stand-in for labeling.label_errors: how many tags the model and the labels disagree on."""
-    return ((probabilities >= thresholds[None, :]) != (labels == 1)).sum(axis=1).astype(float)
+def test_warm_strategy_names() -> None:
+    assert warm_choice("label_errors") == WarmChoice(DEFAULT_DETECTOR)
+    assert warm_choice("label_errors_flips") == WarmChoice("flips")
+    assert warm_choice("label_errors_cleanlab") == WarmChoice("cleanlab")
+    assert warm_choice("label_errors_mix") == WarmChoice(DEFAULT_DETECTOR, "uncertainty")
+    assert warm_choice("label_errors_mix", "random") == WarmChoice(DEFAULT_DETECTOR, "random")
+    assert warm_choice("label_errors_mix_random") == WarmChoice(DEFAULT_DETECTOR, "random")
+    assert warm_choice("threshold_margin") == WarmChoice(None)
+    assert warm_choice("label_errors_sum") == WarmChoice(None)
 
 
-def test_label_errors_strategy_uses_the_module_when_it_exists(
-    warm_catalogue: list[dict[str, Any]],
-    taxonomy: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+DETECTOR_NAMES = [
+    "label_errors",
+    f"label_errors_{DEFAULT_DETECTOR}",
+    "label_errors_flips",
+    "label_errors_cleanlab",
+    "label_errors_mix",
+    "label_errors_mix_random",
+]
+
+
+@pytest.fixture(scope="module")
+def detector_result(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> dict[str, Any]:
+    return run_simulation(warm_catalogue, taxonomy, DETECTOR_NAMES, **{**WARM, "budget": 20})
+
+
+def test_label_error_strategies_find_more_errors_than_chance(
+    detector_result: dict[str, Any],
 ) -> None:
-    module = types.ModuleType("labeling.label_errors")
-    calls: list[tuple[int, int]] = []
+    strategies = detector_result["strategies"]
+    assert list(strategies) == DETECTOR_NAMES
+    injected = detector_result["injected_errors"]
+    chance = injected["projects_with_error"] / detector_result["config"]["n_pool"]
+    for data in strategies.values():
+        assert [point["labels"] for point in data["curve"]] == [0, 10, 20]
+        # every batch is drawn from the whole pool: about 45% of it carries an error here
+        assert data["curve"][-1]["errors_fixed"] >= 1
+    best = max(data["curve"][1]["batch_precision"] for data in strategies.values())
+    assert best > chance
+    # label_errors is the default detector under its own name: the very same curve
+    assert strategies["label_errors"] == strategies[f"label_errors_{DEFAULT_DETECTOR}"]
+    assert detector_result["config"]["mix_share"] == 0.2
+    assert detector_result["config"]["mix_with"] == "uncertainty"
 
-    def label_error_scores(p: np.ndarray, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        calls.append(p.shape)
-        assert p.shape == y.shape and t.shape == (p.shape[1],)
-        return _disagreement(p, y, t)
 
-    module.label_error_scores = label_error_scores  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "labeling.label_errors", module)
+def test_a_mix_at_share_0_is_label_errors_and_at_share_1_its_partner(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
     options = {**WARM, "budget": 20}
-    result = run_simulation(warm_catalogue, taxonomy, ["label_errors"], **options)
-    curve = result["strategies"]["label_errors"]["curve"]
-    assert [point["labels"] for point in curve] == [0, 10, 20]
-    assert [rows for rows, _ in calls] == [
-        result["config"]["n_pool"],
-        result["config"]["n_pool"] - 10,
-    ]
+    none_mixed = run_simulation(
+        warm_catalogue, taxonomy, ["label_errors", "label_errors_mix"], mix_share=0.0, **options
+    )["strategies"]
+    assert none_mixed["label_errors_mix"]["curve"] == none_mixed["label_errors"]["curve"]
+    all_mixed = run_simulation(
+        warm_catalogue,
+        taxonomy,
+        ["threshold_margin", "label_errors_mix"],
+        mix_share=1.0,
+        mix_with="uncertainty",
+        **options,
+    )["strategies"]
+    assert all_mixed["label_errors_mix"]["curve"] == all_mixed["threshold_margin"]["curve"]
 
 
-def test_label_errors_without_the_module_is_a_clear_error(
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"mix_share": 1.5}, "mix share must be between 0 and 1; got 1.5"),
+        (
+            {"mix_with": "margin"},
+            "unknown mix partner 'margin'; choose one of: uncertainty, random",
+        ),
+    ],
+)
+def test_bad_mix_settings_are_refused(
     warm_catalogue: list[dict[str, Any]],
     taxonomy: dict[str, Any],
+    change: dict[str, Any],
+    message: str,
+) -> None:
+    with pytest.raises(ValueError) as error:
+        run_simulation(warm_catalogue, taxonomy, ["label_errors_mix"], **{**WARM, **change})
+    assert str(error.value) == message
+
+
+def test_an_unknown_warm_strategy_lists_the_label_error_ones(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError) as error:
+        run_simulation(warm_catalogue, taxonomy, ["label_errors_sum"], **WARM)
+    assert str(error.value).startswith("unknown strategy 'label_errors_sum'; choose one of: ")
+    assert str(error.value).endswith(
+        "label_errors, label_errors_max, label_errors_flips, label_errors_cleanlab, "
+        "label_errors_mix, label_errors_mix_uncertainty, label_errors_mix_random"
+    )
+
+
+def test_cli_simulate_warm_writes_the_errors_chart_and_the_table(
+    warm_catalogue: list[dict[str, Any]],
+    cli_env: Settings,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "labeling.label_errors", None)
-    with pytest.raises(ValueError) as error:
-        run_simulation(warm_catalogue, taxonomy, ["random", "label_errors"], **WARM)
-    assert str(error.value) == "strategy 'label_errors' needs labeling.label_errors"
+    monkeypatch.setattr(common, "png_export_available", lambda: False)
+    projects = tmp_path / "projects.json"
+    projects.write_text(json.dumps(warm_catalogue[:100]), encoding="utf-8")
+    out = stdio.StringIO()
+    args = ["simulate", "--projects", str(projects), "--taxonomy", str(DEMO_DIR / "taxonomy.json")]
+    args += ["--strategies", "random,label_errors_mix", "--batch-size", "10", "--budget", "10"]
+    args += ["--repeats", "1", "--noise-drop", "0.1", "--noise-add", "0.05"]
+    args += ["--mix-share", "0.3", "--mix-with", "random", "--out", str(tmp_path / "run.json")]
+    assert cli.main(args, out=out) == 0
+    for name in ("run.json", "run-weighted_f1.html", "run-macro_f1.html", "run-errors_fixed.html"):
+        assert (tmp_path / name).exists()
+    result = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert (result["config"]["mix_share"], result["config"]["mix_with"]) == (0.3, "random")
+    header = out.getvalue().splitlines()[0]
+    assert "errors fixed @250" in header and header.endswith("weighted F1  macro F1")
 
 
-def test_out_of_fold_probabilities_are_aligned_to_the_tag_order(
-    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+@pytest.mark.parametrize("name", ["label_errors", "label_errors_mix_random"])
+def test_label_error_strategies_need_a_warm_start(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any], name: str
 ) -> None:
-    corpus = build_corpus(warm_catalogue, taxonomy, ModelParams().features.title_repeats)
-    tags = ["never-seen", *reversed(corpus.candidate_tags)]
-    args = (corpus.pool_texts, corpus.pool_labels, tags, ModelParams(), 3)
-    probabilities = out_of_fold_pool_probabilities(*args)
-    assert probabilities.shape == (len(corpus.pool_texts), len(tags))
-    assert (probabilities[:, 0] == 0).all()
-    assert ((probabilities >= 0) & (probabilities <= 1)).all()
-    np.testing.assert_array_equal(probabilities, out_of_fold_pool_probabilities(*args))
-
-
-def test_label_errors_needs_a_warm_start(
-    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
-) -> None:
     with pytest.raises(ValueError) as error:
-        run_simulation(warm_catalogue, taxonomy, ["label_errors"], 10, 10, 20, 1)
-    assert str(error.value) == "strategy 'label_errors' needs a warm start (noise_drop, noise_add)"
+        run_simulation(warm_catalogue, taxonomy, [name], 10, 10, 20, 1)
+    assert str(error.value) == f"strategy '{name}' needs a warm start (noise_drop, noise_add)"
+
+
+def test_the_split_respecting_catalogue_keeps_relatives_on_one_side_of_the_split() -> None:
+    catalogue = split_respecting_catalogue(400, seed=3)
+    assert len(catalogue) == len({project["id"] for project in catalogue}) == 400
+    demo_split = {project["title"]: split_for(str(project["id"])) for project in demo_projects()}
+    # a synthetic project keeps its source's title, and its donors come from the same split
+    for project in catalogue:
+        assert split_for(project["id"]) == demo_split[project["title"]]
+    eval_share = sum(split_for(p["id"]) == "eval" for p in catalogue) / len(catalogue)
+    demo_share = sum(split == "eval" for split in demo_split.values()) / len(demo_split)
+    assert eval_share == pytest.approx(demo_share, abs=0.005)
+    assert split_respecting_catalogue(400, seed=3) == catalogue
