@@ -254,6 +254,20 @@ def cmd_label_errors(args: argparse.Namespace, settings: Settings, out: TextIO) 
     return 0
 
 
+def cmd_agreement(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """How much annotators agree, per tag, per pair and per annotator (projects judged by at
+    least two people)."""
+    from labeling import agreement
+
+    with open_database(settings)() as session:
+        report = agreement.compute_agreement(session)
+    if args.json:
+        out.write(registry.to_json(agreement.report_json(report)) + "\n")
+    else:
+        out.write(agreement.report_text(report))
+    return 0
+
+
 # --- simulation ------------------------------------------------------------------------------
 
 
@@ -427,6 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
     errors.add_argument("--tag", help="only suspects involving this tag")
     errors.add_argument("--json", action="store_true")
     errors.set_defaults(handler=cmd_label_errors)
+
+    agree = commands.add_parser(
+        "agreement", help="inter-annotator agreement per tag, annotator pair and annotator"
+    )
+    agree.add_argument("--json", action="store_true", help="print JSON instead of text")
+    agree.set_defaults(handler=cmd_agreement)
 
     sim = commands.add_parser("simulate", help="replay a labelled catalogue to compare strategies")
     sim.add_argument("--projects", required=True, help="fully labelled catalogue (JSON/CSV/JSONL)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, ImportBatch, Project, Tag, User
+from db.models import Annotation, AuditEvent, ImportBatch, Project, Tag, User
 from db.session import SessionFactory
 from labeling import auth
 from labeling.cli import DEMO_PASSWORD, DEMO_USERS, main
@@ -550,3 +550,38 @@ def test_every_command_has_help(
 ) -> None:
     assert run(*argv, "--help") == (0, "")
     assert capsys.readouterr().out.startswith(" ".join(["usage: python -m labeling", *argv]))
+
+
+# --- agreement -------------------------------------------------------------------------------
+
+
+def test_agreement_reports_hand_computed_figures_as_json_and_text(
+    cli_env: Settings, make_session: SessionFactory
+) -> None:
+    """Two annotators on the three small projects, disagreeing once (project 1, third tag):
+    over the 5 active tags x 3 projects, 30 decisions in 15 pairs, 1 pair differing. Observed
+    agreement 14/15; positive agreement = sum p(p-1) / sum p(n-1) = 2*3 / (2*3 + 1) = 6/7."""
+    import_small()
+    with make_session.begin() as session:
+        ids = dict(session.execute(select(Project.external_id, Project.id)).all())
+        tags = sorted(session.scalars(select(Tag.name).where(Tag.active)))
+        people = [User(username=n, password_hash="x", role="annotator") for n in ("ann", "bo")]
+        session.add_all(people)
+        session.flush()
+        first = {"1": [tags[0]], "2": [tags[1]], "ext-3": [tags[2]]}
+        for person in people:
+            for external_id, chosen in first.items():
+                if person.username == "bo" and external_id == "1":
+                    chosen = [tags[0], tags[2]]
+                session.add(Annotation(project_id=ids[external_id], user_id=person.id, tags=chosen))
+    assert len(tags) == 5
+    code, output = run("agreement", "--json")
+    assert code == 0
+    overall = json.loads(output)["overall"]
+    assert (overall["annotators"], overall["projects"], overall["decisions"]) == (2, 3, 30)
+    assert overall["observed_agreement"] == pytest.approx(14 / 15)
+    assert overall["positive_agreement"] == pytest.approx(6 / 7)
+    assert (overall["enough_data"], overall["disputed_projects"]) == (False, 1)
+    code, text = run("agreement")
+    assert code == 0
+    assert text.startswith("Agreement: 2 annotators, 3 projects judged by at least two of them")
