@@ -27,7 +27,9 @@ function onKey(event) {
   event.preventDefault();
   // Leaving the field first commits what was typed into it (a note, a search) before the click.
   if (doc.activeElement) { doc.activeElement.blur(); }
-  setTimeout(() => clickButton(binding.button), 0);
+  // The app window's timer, not this frame's: a rerun can replace this frame between the key
+  // and the click, and a removed frame's timers never fire.
+  doc.defaultView.setTimeout(() => clickButton(binding.button), 0);
 }
 // One listener per document, replaced on every load: a listener left by a frame that has gone
 // (another page, an earlier project) no longer runs, so it must not block this one.

@@ -118,11 +118,15 @@ def sidebar_links(page) -> list[str]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
-    """Keep a screenshot of the page at the moment a browser test fails."""
+    """Keep a screenshot of every open page (a test may drive several people's browsers) at
+    the moment a browser test fails."""
     report = yield
     page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
     if report.when == "call" and report.failed and page is not None:
-        target = ROOT / "test-results" / f"{item.name}.png"
-        target.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(target), full_page=True)
+        (ROOT / "test-results").mkdir(exist_ok=True)
+        pages = [p for context in page.context.browser.contexts for p in context.pages]
+        for number, shown in enumerate(pages):
+            suffix = "" if number == 0 else f"-{number}"
+            target = ROOT / "test-results" / f"{item.name}{suffix}.png"
+            shown.screenshot(path=str(target), full_page=True)
     return report
