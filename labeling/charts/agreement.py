@@ -11,12 +11,13 @@ import altair as alt
 import pandas as pd
 
 from labeling.agreement import OK, AgreementReport, weakest_first
+from labeling.charts.common import TAG_AXIS, rows_height
 
 TRUSTED_COLOUR = "#1f77b4"
 UNTRUSTED_COLOUR = "#c7c7c7"
 TICK_COLOUR = "#333333"
 TRUSTED = "enough data"
-UNTRUSTED = "not enough data or undefined"
+UNTRUSTED = "too few or undefined"
 
 CAPTIONS: dict[str, str] = {
     "per_tag": (
@@ -98,7 +99,7 @@ def per_tag_agreement_chart(frame: pd.DataFrame) -> alt.LayerChart:
     order = frame["tag"].tolist()
     lowest = min([0.0, *frame["alpha"].dropna().tolist()])
     x_scale = alt.Scale(domain=[lowest, 1.0], nice=False)
-    y = alt.Y("tag:N", sort=order, title="Tag (weakest agreement first)")
+    y = alt.Y("tag:N", sort=order, title="Tag (weakest agreement first)", axis=TAG_AXIS)
     tooltip = [
         alt.Tooltip("tag:N", title="Tag"),
         alt.Tooltip("alpha:Q", title="Krippendorff's alpha", format=".3f"),
@@ -126,7 +127,7 @@ def per_tag_agreement_chart(frame: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(bars, ticks, notes).properties(
         title="Agreement per tag: alpha (bars) and positive agreement (ticks)",
         width=520,
-        height=alt.Step(18),
+        height=rows_height(len(order)),
     )
 
 
@@ -147,8 +148,12 @@ def disputed_frame(report: AgreementReport, top: int = 15) -> pd.DataFrame:
 
 def disputed_tags_chart(frame: pd.DataFrame) -> alt.LayerChart:
     """Projects in dispute per tag, most disputed at the top, the share written at each bar."""
-    y = alt.Y("tag:N", sort=frame["tag"].tolist(), title="Tag (most disputed first)")
-    x = alt.X("disputed_projects:Q", title="Projects where annotators differ on the tag")
+    y = alt.Y("tag:N", sort=frame["tag"].tolist(), title="Tag (most disputed first)", axis=TAG_AXIS)
+    x = alt.X(
+        "disputed_projects:Q",
+        title="Projects where annotators differ on the tag",
+        axis=alt.Axis(format="d", tickMinStep=1),
+    )
     tooltip = [
         alt.Tooltip("tag:N", title="Tag"),
         alt.Tooltip("disputed_projects:Q", title="Disputed projects"),
@@ -161,7 +166,7 @@ def disputed_tags_chart(frame: pd.DataFrame) -> alt.LayerChart:
         x=x, y=y, text="share_text:N", tooltip=tooltip
     )
     return alt.layer(bars, shares).properties(
-        title="Most disputed tags", width=520, height=alt.Step(18)
+        title="Most disputed tags", width=520, height=rows_height(len(frame))
     )
 
 

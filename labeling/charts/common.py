@@ -19,6 +19,19 @@ STATUS_COLOURS: dict[str, str] = {
 }
 
 
+# Every tag named in full on its own row: Vega would otherwise hide labels it thinks collide,
+# and cut long names.
+TAG_AXIS = alt.Axis(labelOverlap=False, labelLimit=240)
+ROW_HEIGHT = 22
+
+
+def rows_height(rows: int, per_row: int = ROW_HEIGHT) -> int:
+    """A chart's whole height for a number of rows: Streamlit fits the title and axes inside
+    the height it is given (a Vega step is not honoured when the chart stretches), so they get
+    room on top of the rows."""
+    return 100 + per_row * max(rows, 3)
+
+
 def status_colour_scale(statuses: list[str] | None = None) -> alt.Scale:
     """The fixed status colours over the statuses given (all by default), in workflow order."""
     domain = [s for s in STATUS_COLOURS if statuses is None or s in statuses]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from labeling.charts.common import STATUS_COLOURS
+from labeling.charts.common import STATUS_COLOURS, TAG_AXIS, rows_height
 from labeling.insights import ACTIVITY_SERIES, EFFECTIVE, LABEL_SETS, MODEL, SOURCE
 
 # The same three colours wherever source tags, effective labels and model predictions meet:
@@ -23,15 +23,6 @@ ACTIVITY_COLOURS: dict[str, str] = dict(
 )
 SUSPICION_COLOURS = {"probably missing": "#ff7f0e", "probably wrong": "#d62728"}
 UNKNOWN_STATUS_COLOUR = "#7f7f7f"
-# Every tag named: Vega would otherwise hide labels it thinks collide, and cut long names.
-TAG_AXIS = alt.Axis(labelOverlap=False, labelLimit=240)
-ROW_HEIGHT = 20
-
-
-def _height(rows: int, per_row: int = ROW_HEIGHT) -> int:
-    """The whole chart's height: Streamlit fits title and axes inside it, so they get room on
-    top of the rows."""
-    return 100 + per_row * max(rows, 3)
 
 
 def _scale(colours: dict[str, str], present: list[str]) -> alt.Scale:
@@ -61,7 +52,7 @@ def status_chart(statuses: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("share:Q", title="Share of the catalogue", format=".1%"),
             ],
         )
-        .properties(title="Projects by label status", height=_height(len(order), 28))
+        .properties(title="Projects by label status", height=rows_height(len(order), 28))
     )
 
 
@@ -156,7 +147,7 @@ def discoverability_chart(long: pd.DataFrame, order: list[str]) -> alt.LayerChar
         )
     )
     return alt.layer(line, dots).properties(
-        title="Projects findable under each tag", height=_height(len(order))
+        title="Projects findable under each tag", height=rows_height(len(order), 20)
     )
 
 
@@ -178,7 +169,7 @@ def _grouped_tag_bars(frame: pd.DataFrame, order: list[str], title: str) -> alt.
                 alt.Tooltip("projects:Q", title="Projects", format=","),
             ],
         )
-        .properties(title=title, height=_height(len(order), 9 * len(sets)))
+        .properties(title=title, height=rows_height(len(order), 9 * len(sets)))
     )
 
 
@@ -223,7 +214,7 @@ def gain_chart(coverage: pd.DataFrame, top: int = 10) -> alt.Chart:
     )
     return alt.layer(bars, labels).properties(
         title=f"Tags that gained the most findable projects (top {top})",
-        height=_height(len(frame), 24),
+        height=rows_height(len(frame), 24),
     )
 
 
@@ -281,5 +272,5 @@ def suspected_chart(suspected: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("probably_wrong:Q", title="Probably wrong", format=","),
             ],
         )
-        .properties(title="Suspected tag errors per tag", height=_height(len(order)))
+        .properties(title="Suspected tag errors per tag", height=rows_height(len(order), 20))
     )

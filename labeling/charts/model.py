@@ -6,6 +6,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from labeling.charts.common import TAG_AXIS, rows_height
+
 # One colour per metric in every model chart: F1 is the bar a reader compares, precision and
 # recall the two dots that say why it is low.
 METRIC_COLOURS: dict[str, str] = {
@@ -20,18 +22,10 @@ GAIN_COLOUR = "#2ca02c"
 LOSS_COLOUR = "#d62728"
 NO_DATA_GREY = "#8c8c8c"
 # Every tag named: Vega would otherwise hide labels it thinks collide, and cut long names.
-TAG_AXIS = alt.Axis(labelOverlap=False, labelLimit=240)
-ROW_HEIGHT = 22
 
 
 def _metric_scale(metrics: list[str]) -> alt.Scale:
     return alt.Scale(domain=metrics, range=[METRIC_COLOURS[m] for m in metrics])
-
-
-def _height(rows: int) -> int:
-    """The whole chart's height: Streamlit fits title and axes inside it, so they get room on
-    top of the rows."""
-    return 100 + ROW_HEIGHT * max(rows, 3)
 
 
 def per_class_chart(per_class: pd.DataFrame) -> alt.LayerChart:
@@ -103,7 +97,7 @@ def per_class_chart(per_class: pd.DataFrame) -> alt.LayerChart:
     )
     return alt.layer(bars, dots, notes).properties(
         title="Per-tag quality: F1 bar, precision and recall dots",
-        height=_height(len(order)),
+        height=rows_height(len(order)),
     )
 
 
@@ -132,7 +126,7 @@ def change_chart(change: pd.DataFrame, before_label: str, after_label: str) -> a
         )
         .properties(
             title=f"F1 change per tag: {after_label} against {before_label}",
-            height=_height(len(frame)),
+            height=rows_height(len(frame)),
         )
     )
 
@@ -182,7 +176,7 @@ def threshold_chart(thresholds: pd.DataFrame) -> alt.Chart:
         .encode(x="threshold:Q")
     )
     return alt.layer(bars, half).properties(
-        title="Per-tag decision thresholds", height=_height(len(thresholds))
+        title="Per-tag decision thresholds", height=rows_height(len(thresholds))
     )
 
 
