@@ -228,4 +228,7 @@ else:
 
 st.divider()
 st.header("Agreement")
-show_agreement()
+# Off by default: at 100,000 projects the report takes about a second, and it would be
+# recomputed after every resolution, slowing the reviewer's loop.
+if st.toggle("Show agreement between annotators", key="review_show_agreement"):
+    show_agreement()

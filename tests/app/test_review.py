@@ -293,6 +293,8 @@ def test_agreement_section_shows_hand_computed_figures(
     1 - (4/18) / (144/306) = 0.53."""
     _catalogue(with_users)
     at = _open_review(app_as)
+    assert "Krippendorff's alpha" not in [m.label for m in at.metric]
+    at.toggle(key="review_show_agreement").set_value(True).run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {
         "Projects judged by 2+ annotators": "3",
@@ -306,6 +308,7 @@ def test_agreement_section_without_overlap_says_nothing_yet(
     with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
     at = _open_review(app_as)
+    at.toggle(key="review_show_agreement").set_value(True).run()
     assert at.info[-1].value.startswith(
         "Nothing yet: agreement is measured on projects that at least two annotators have judged."
     )
