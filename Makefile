@@ -20,7 +20,7 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 init: $(VENV)/.runtime
-	$(BIN)/python -m labeling init $(if $(filter 1,$(DEMO)),--demo)
+	$(BIN)/python -m labeling init $(if $(filter 1,$(DEMO)),--demo) --train
 
 run: init
 	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
-from db.session import engine_for, session_factory, upgrade_to_head
+from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import auth, io, model_report, registry
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
@@ -364,6 +364,33 @@ def cmd_init(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                 "No users yet. Create the first admin in the browser (the app asks for it),\n"
                 "or: python -m labeling users add NAME --role admin --password-stdin\n"
             )
+    if args.train:
+        return _train_first_version(make_session, settings, out)
+    return 0
+
+
+def _train_first_version(make_session: SessionFactory, settings: Settings, out: TextIO) -> int:
+    """A catalogue arrives with source tags, so the first annotator should already be served
+    likely label errors rather than a random order: train version 1 before the app starts,
+    unless a version is ready or there is nothing to train on."""
+    with make_session() as session:
+        ready = registry.current_version(session)
+        has_projects = (session.scalar(select(func.count()).select_from(Project)) or 0) > 0
+    if ready is not None or not has_projects:
+        return 0
+    out.write("training the first model version (seconds on the demo catalogue) ...\n")
+    with make_session.begin() as session:
+        version_id = registry.queue_training(session, None).id
+    registry.work_once(make_session, settings, _print_progress)
+    with make_session() as session:
+        version = session.get(ModelVersion, version_id)
+        assert version is not None
+        if version.status != "ready":
+            out.write(f"model version {version_id} failed: {version.error}\n")
+            return 1
+        weighted = version.metrics["overall"].get("weighted_f1")
+    measured = "" if weighted is None else f" (weighted F1 {weighted:.3f} on held-out projects)"
+    out.write(f"model version {version_id} ready{measured}\n")
     return 0
 
 
@@ -481,6 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="upgrade the database; optionally load the demo")
     init.add_argument("--demo", action="store_true", help="load the demo into an empty database")
+    init.add_argument(
+        "--train", action="store_true", help="train the first model version if none is ready"
+    )
     init.set_defaults(handler=cmd_init)
     return parser
 

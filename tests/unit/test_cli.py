@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Annotation, AuditEvent, ImportBatch, Project, Tag, User
+from db.models import (
+    Annotation,
+    AuditEvent,
+    ImportBatch,
+    ModelVersion,
+    Prediction,
+    Project,
+    Tag,
+    User,
+)
 from db.session import SessionFactory
 from labeling import auth
 from labeling.cli import DEMO_PASSWORD, DEMO_USERS, main
@@ -585,3 +594,30 @@ def test_agreement_reports_hand_computed_figures_as_json_and_text(
     code, text = run("agreement")
     assert code == 0
     assert text.startswith("Agreement: 2 annotators, 3 projects judged by at least two of them")
+
+
+def test_init_train_trains_the_first_version_once(
+    cli_env: Settings, make_session: SessionFactory
+) -> None:
+    """`make run` passes --train, so the first annotator is served likely label errors."""
+    code, output = run("init", "--demo", "--train")
+    assert code == 0
+    assert "model version 1 ready (weighted F1 0." in output
+    with make_session() as session:
+        versions = session.execute(select(ModelVersion.id, ModelVersion.status)).all()
+        suspects = session.scalar(
+            select(func.count()).select_from(Prediction).where(Prediction.label_error_score > 0)
+        )
+    assert [tuple(v) for v in versions] == [(1, "ready")]
+    assert suspects > 0
+    code, output = run("init", "--demo", "--train")
+    assert code == 0 and "training" not in output
+    assert count(make_session, ModelVersion) == 1
+
+
+def test_init_train_on_an_empty_catalogue_trains_nothing(
+    cli_env: Settings, make_session: SessionFactory
+) -> None:
+    code, output = run("init", "--train")
+    assert code == 0 and "training" not in output
+    assert count(make_session, ModelVersion) == 0
