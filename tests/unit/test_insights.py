@@ -13,7 +13,8 @@ import pytest
 from db.models import Annotation, ModelVersion, Prediction, Project, Resolution, User
 from db.session import SessionFactory
 from labeling import insights, io
-from labeling.annotations import all_label_states
+from labeling.annotations import all_label_states, status_counts
+from labeling.catalogue import project_statuses
 
 DAY1, DAY2, DAY3 = (datetime(2026, 11, day, 10) for day in (1, 2, 3))
 SOURCE_TAGS = {
@@ -251,3 +252,12 @@ def test_unknown_statuses_are_kept_after_the_known_ones() -> None:
     assert frame["status"].tolist()[-1] == "escalated"
     assert frame["status"].tolist()[0] == "unlabeled"
     assert isinstance(frame, pd.DataFrame) and frame["projects"].sum() == 8
+
+
+def test_home_page_status_counts_equal_status_counts(make_session: SessionFactory) -> None:
+    """The Home page counts statuses the fast way; it must agree with every project's state,
+    listing statuses nobody has as 0."""
+    _catalogue(make_session)
+    with make_session() as session:
+        for trust in (True, False):
+            assert project_statuses(session, trust) == status_counts(session, trust)
