@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.models import Annotation, ModelVersion, Project, Tag, TagAlias, utcnow
+from labeling.model import DEFAULT_THRESHOLD
 from labeling.registry import current_version
 from labeling.serving import ServedProject
 
-DEFAULT_THRESHOLD = 0.5
 MISSES_SHOWN = 3
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.models import ModelVersion, Prediction, Project, Resolution, SourceTag, Tag, User
 from db.session import SessionFactory
 from labeling import audit, auth
+from labeling.annotate import DEFAULT_THRESHOLD, Suggestion
 from labeling.annotations import (
     REVIEW_STATUSES,
     Judgement,
@@ -41,7 +42,6 @@ ORDER_LABELS = {
     "uncertainty": "model least sure first",
 }
 METHODS = ("majority", "annotator", "edit")
-DEFAULT_THRESHOLD = 0.5
 _CHUNK = 5_000
 
 
@@ -287,17 +287,6 @@ class AnnotatorSet:
 
 
 @dataclass(frozen=True)
-class ModelProbability:
-    tag: str
-    probability: float
-    threshold: float
-
-    @property
-    def suggested(self) -> bool:
-        return self.probability >= self.threshold
-
-
-@dataclass(frozen=True)
 class PastResolution:
     id: int
     reviewer: str
@@ -333,7 +322,7 @@ class ReviewItem:
     majority: tuple[str, ...]
     source_tags: tuple[str, ...]
     model_version_id: int | None
-    probabilities: dict[str, ModelProbability]
+    probabilities: dict[str, Suggestion]
     resolutions: tuple[PastResolution, ...]
     latest_resolution_id: int | None
 
@@ -394,7 +383,7 @@ def _source_tags(session: Session, project_id: int) -> tuple[str, ...]:
 
 def _probabilities(
     session: Session, project_id: int, version: ModelVersion | None
-) -> dict[str, ModelProbability]:
+) -> dict[str, Suggestion]:
     """The current model's probability and threshold per tag, most likely first."""
     if version is None:
         return {}
@@ -403,9 +392,7 @@ def _probabilities(
         return {}
     thresholds = version.thresholds or {}
     ranked = sorted(prediction.probabilities.items(), key=lambda item: (-item[1], item[0]))
-    return {
-        tag: ModelProbability(tag, p, thresholds.get(tag, DEFAULT_THRESHOLD)) for tag, p in ranked
-    }
+    return {tag: Suggestion(tag, p, thresholds.get(tag, DEFAULT_THRESHOLD)) for tag, p in ranked}
 
 
 def _resolution_history(

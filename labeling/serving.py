@@ -36,6 +36,7 @@ from db.models import (
 )
 from db.session import SessionFactory
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH
+from labeling.model import DEFAULT_THRESHOLD
 from labeling.registry import current_version, serving_strategy_name
 from labeling.strategies import AUTO, LABEL_ERRORS, LABEL_ERRORS_MIX
 
@@ -44,7 +45,6 @@ DEFAULT_OVERLAP_SHARE = 0.2
 DEFAULT_OVERLAP_K = 2
 DEFAULT_LEASE_MINUTES = 10
 UNCERTAINTY = "uncertainty"
-DEFAULT_THRESHOLD = 0.5
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
 UNDONE = "undone"

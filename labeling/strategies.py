@@ -47,11 +47,11 @@ from modAL.models.base import BaseLearner
 from modAL.multilabel import min_confidence as modal_min_confidence
 
 from labeling.label_errors import MIX_PARTNERS, label_error_scores, mixed_batch
+from labeling.model import DEFAULT_THRESHOLD
 
 Pool = np.ndarray | sp.spmatrix | sp.sparray
 Strategy = Callable[..., np.ndarray]
 
-DEFAULT_THRESHOLD = 0.5
 _PROBABILITY_CLIP = 1e-6
 _RANKED_BATCH_METRIC = "cosine"
 

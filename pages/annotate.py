@@ -16,6 +16,7 @@ from labeling.annotate import (
 from labeling.text import escape_markdown
 from ui.app import database, require_access, settings
 from ui.keyboard import SHORTCUTS, install_shortcuts
+from ui.tag_picker import tag_picker
 
 user = require_access("annotate")
 config = settings()
@@ -111,16 +112,7 @@ else:
     # and a button below it would jump away between mouse-down and mouse-up.
     with st.form("judgement"):
         tag_column, button_column = st.columns([6, 1], vertical_alignment="top")
-        tag_column.multiselect(
-            "Tags",
-            options=list(choices),
-            default=[tag for tag in form.preselected if tag in choices],
-            format_func=choices.get,
-            filter_mode="contains",
-            select_all=False,
-            wrap=True,
-            key=f"tags-{key}",
-        )
+        tag_picker(tag_column, "Tags", choices, form.preselected, f"tags-{key}")
         button_column.form_submit_button(
             "Submit",
             type="primary",

@@ -9,6 +9,7 @@ from labeling.text import escape_markdown
 from ui.agreement import show_agreement
 from ui.app import database, require_access
 from ui.keyboard import Shortcut, install_shortcuts
+from ui.tag_picker import tag_picker
 
 MAX_COLUMNS = 4
 user = require_access("review")
@@ -164,16 +165,7 @@ else:
     key = f"{project_id}-{item.latest_resolution_id}"
     with st.form("decision", enter_to_submit=False, border=False):
         tags_column, button_column = st.columns([5, 2], vertical_alignment="bottom")
-        tags_column.multiselect(
-            "Final tags",
-            options=list(choices),
-            default=[t for t in item.majority if t in choices],
-            format_func=choices.get,
-            filter_mode="contains",
-            select_all=False,
-            wrap=True,
-            key=f"final-{key}",
-        )
+        tag_picker(tags_column, "Final tags", choices, item.majority, f"final-{key}")
         button_column.form_submit_button(
             "Resolve with these tags",
             type="primary",

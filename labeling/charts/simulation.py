@@ -117,27 +117,44 @@ def learning_curve_chart(
 
 
 def _ceiling_layers(ceiling: float, left_edge: float, title: str) -> list[alt.Chart]:
-    """A dashed rule at the full-data F1, labelled at the left, where learning curves are
-    still low and the label does not cover them."""
-    data = pd.DataFrame(
-        {
-            "ceiling": [ceiling],
-            "labels": [left_edge],
-            "text": [f"Full-data ceiling {ceiling:.3f}"],
-        }
+    """A dashed rule at the full-data F1, labelled at the left above the rule, where learning
+    curves are still low and the label does not cover them."""
+    return _reference_layers(
+        "ceiling",
+        ceiling,
+        left_edge,
+        f"Full-data ceiling {ceiling:.3f}",
+        alt.Tooltip("ceiling:Q", title=f"Full-data {title}", format=".3f"),
+        above=True,
     )
+
+
+def _reference_layers(
+    field: str,
+    value: float,
+    left_edge: float,
+    text: str,
+    tooltip: alt.Tooltip,
+    above: bool,
+) -> list[alt.Chart]:
+    """A dashed horizontal rule at ``value`` with ``text`` written at the left edge, above or
+    below the rule."""
+    data = pd.DataFrame({field: [value], "labels": [left_edge], "text": [text]})
     rule = (
         alt.Chart(data)
         .mark_rule(strokeDash=[6, 4], color=CEILING_COLOUR)
-        .encode(
-            y="ceiling:Q",
-            tooltip=[alt.Tooltip("ceiling:Q", title=f"Full-data {title}", format=".3f")],
-        )
+        .encode(y=f"{field}:Q", tooltip=[tooltip])
     )
     label = (
         alt.Chart(data)
-        .mark_text(align="left", baseline="bottom", dx=4, dy=-4, color=CEILING_COLOUR)
-        .encode(x="labels:Q", y="ceiling:Q", text="text:N")
+        .mark_text(
+            align="left",
+            baseline="bottom" if above else "top",
+            dx=4,
+            dy=-4 if above else 4,
+            color=CEILING_COLOUR,
+        )
+        .encode(x="labels:Q", y=f"{field}:Q", text="text:N")
     )
     return [rule, label]
 
@@ -246,27 +263,14 @@ def errors_fixed_chart(curves: pd.DataFrame, injected: float | None = None) -> a
 
 def _injected_layers(injected: float, left_edge: float) -> list[alt.Chart]:
     """A dashed rule at the injected tag errors: the most any strategy can fix."""
-    data = pd.DataFrame(
-        {
-            "injected": [injected],
-            "labels": [left_edge],
-            "text": [f"Injected tag errors {injected:.1f}"],
-        }
+    return _reference_layers(
+        "injected",
+        injected,
+        left_edge,
+        f"Injected tag errors {injected:.1f}",
+        alt.Tooltip("injected:Q", title="Injected tag errors (mean)", format=".1f"),
+        above=False,
     )
-    rule = (
-        alt.Chart(data)
-        .mark_rule(strokeDash=[6, 4], color=CEILING_COLOUR)
-        .encode(
-            y="injected:Q",
-            tooltip=[alt.Tooltip("injected:Q", title="Injected tag errors (mean)", format=".1f")],
-        )
-    )
-    label = (
-        alt.Chart(data)
-        .mark_text(align="left", baseline="top", dx=4, dy=4, color=CEILING_COLOUR)
-        .encode(x="labels:Q", y="injected:Q", text="text:N")
-    )
-    return [rule, label]
 
 
 def simulation_errors_chart(result: Mapping[str, Any]) -> alt.LayerChart:

@@ -26,12 +26,12 @@ from db.models import (
 )
 from db.session import SessionFactory
 from labeling import io, review
+from labeling.annotate import Suggestion
 from labeling.annotations import TagVotes
 from labeling.cli import main
 from labeling.config import Settings
 from labeling.corpus import load_corpus
 from labeling.review import (
-    ModelProbability,
     QueueRow,
     ResolutionConflict,
     conflict_queue,
@@ -271,9 +271,9 @@ def test_review_item_shows_sets_votes_majority_source_and_model(world: World) ->
     assert item.majority == ("a",)
     assert item.source_tags == ("a", "d")
     assert list(item.probabilities.values()) == [
-        ModelProbability("a", 0.8, 0.5),
-        ModelProbability("d", 0.6, 0.5),
-        ModelProbability("c", 0.3, 0.4),
+        Suggestion("a", 0.8, 0.5),
+        Suggestion("d", 0.6, 0.5),
+        Suggestion("c", 0.3, 0.4),
     ]
     assert item.resolutions == () and item.latest_resolution_id is None
     assert review.votes_table(item) == [
