@@ -65,6 +65,7 @@ class SignInThrottle(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
 
 class ImportBatch(Base):

@@ -6,6 +6,8 @@ the tests all read one table.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import re
 from dataclasses import dataclass
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from db.models import ROLES, SignInThrottle, User, utcnow
@@ -41,9 +43,24 @@ ROLE_SUMMARY = {
 }
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+MAX_USERNAME_LENGTH = 64
+MAX_PASSWORD_LENGTH = 1024
 MIN_PASSWORD_LENGTH = 8
+# The accounts `init --demo` creates, with their published password; while one of them still
+# has it, the app warns every admin.
+DEMO_PASSWORD = "labelloop-demo"
+DEMO_USERNAMES = ("demo-admin", "demo-reviewer", "demo-annotator", "demo-manager")
+# Failed-sign-in rows are dropped once their name has not failed for this long, and the table
+# never keeps more than THROTTLE_MAX_ROWS (the oldest go first), so that a flood of made-up
+# names cannot grow it without end.
+THROTTLE_EXPIRY = timedelta(days=1)
+THROTTLE_MAX_ROWS = 10_000
+UNKNOWN_NAME_MARKER = "?unknown:"
 
 _hasher = PasswordHasher()
+# Verified when the typed name has no usable account, so that an unknown name costs as much
+# time as a wrong password and timing does not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash("labelloop: no such account")
 
 
 class AuthError(ValueError):
@@ -93,9 +110,17 @@ def user_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
 
+def canonical_username(username: str) -> str:
+    """The form every username comparison uses (surrounding spaces and case ignored), so that
+    "Alice ", "alice" and "ALICE" are one account and share one failure counter."""
+    return username.strip().lower()
+
+
 def find_user(session: Session, username: str) -> User | None:
     """Usernames are matched without regard to case, so "Alice" and "alice" are one account."""
-    return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    return session.scalar(
+        select(User).where(func.lower(User.username) == canonical_username(username))
+    )
 
 
 def create_user(
@@ -161,12 +186,40 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def _throttle(session: Session, username: str) -> SignInThrottle:
-    throttle = session.get(SignInThrottle, username)
+def unknown_name_key(canonical: str) -> str:
+    """What is stored for a typed name that is no account: a fixed marker and a hash, so that
+    a password typed into the Username box is never kept in the clear."""
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return f"{UNKNOWN_NAME_MARKER}{digest}"
+
+
+def _throttle(session: Session, key: str) -> SignInThrottle:
+    throttle = session.get(SignInThrottle, key)
     if throttle is None:
-        throttle = SignInThrottle(username=username, failures=0)
+        throttle = SignInThrottle(username=key, failures=0)
         session.add(throttle)
     return throttle
+
+
+def _forget_old_failures(session: Session, now: datetime) -> None:
+    """Expire rows whose name has not failed for THROTTLE_EXPIRY (their lock is long over) and
+    keep at most THROTTLE_MAX_ROWS, dropping the oldest."""
+    session.execute(
+        delete(SignInThrottle).where(
+            SignInThrottle.last_failure_at < now - THROTTLE_EXPIRY,
+            (SignInThrottle.locked_until.is_(None)) | (SignInThrottle.locked_until < now),
+        )
+    )
+    rows = session.scalar(select(func.count()).select_from(SignInThrottle)) or 0
+    if rows > THROTTLE_MAX_ROWS:
+        oldest = (
+            select(SignInThrottle.username)
+            .order_by(SignInThrottle.last_failure_at.asc().nulls_first())
+            .limit(rows - THROTTLE_MAX_ROWS)
+        )
+        session.execute(
+            delete(SignInThrottle).where(SignInThrottle.username.in_(oldest.scalar_subquery()))
+        )
 
 
 @dataclass(frozen=True)
@@ -178,37 +231,68 @@ class SignInOutcome:
     error: str | None = None
 
 
+WRONG_CREDENTIALS = "Wrong username or password."
+
+
 def sign_in(
     session: Session, username: str, password: str, settings: Settings, now: datetime | None = None
 ) -> SignInOutcome:
-    """Check a password; failures count per username (known or not, so that the lock does not
-    reveal which usernames exist) and lock it for a while after too many."""
+    """Check a password; failures count per canonical username (known or not, so that the
+    lock does not reveal which usernames exist) and lock it for a while after too many.
+    Unknown names are verified against a dummy hash so that they take as long as known ones,
+    and are stored only as a hash."""
     now = now or utcnow()
-    username = username.strip()
-    if not username or not password:
+    canonical = canonical_username(username)
+    if not canonical or not password:
         return SignInOutcome(None, "Enter your username and password.")
-    throttle = _throttle(session, username)
+    if len(canonical) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        password_matches(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        return SignInOutcome(None, WRONG_CREDENTIALS)
+    user = find_user(session, canonical)
+    key = user.username.lower() if user is not None else unknown_name_key(canonical)
+    actor_name = user.username if user is not None else key
+    throttle = _throttle(session, key)
     if throttle.locked_until is not None and throttle.locked_until > now:
         seconds = max(1, math.ceil((throttle.locked_until - now).total_seconds()))
-        audit.record(session, None, "sign_in.locked", actor_name=username)
+        audit.record(session, None, "sign_in.locked", actor_name=actor_name)
         return SignInOutcome(None, f"Too many failed sign-ins. Try again in {seconds} s.")
-    user = find_user(session, username)
-    if user is None or not user.active or not password_matches(user.password_hash, password):
+    usable = user is not None and user.active
+    matched = password_matches(user.password_hash if usable else _DUMMY_HASH, password)
+    if user is None or not usable or not matched:
         throttle.failures = (throttle.failures or 0) + 1
+        throttle.last_failure_at = now
+        _forget_old_failures(session, now)
         reason = "inactive" if user is not None and not user.active else "bad credentials"
-        audit.record(session, None, "sign_in.failed", actor_name=username, reason=reason)
+        audit.record(session, None, "sign_in.failed", actor_name=actor_name, reason=reason)
         if throttle.failures >= settings.max_sign_in_failures:
             throttle.failures = 0
             throttle.locked_until = now + timedelta(seconds=settings.lockout_seconds)
-            audit.record(session, None, "sign_in.lockout", actor_name=username)
+            audit.record(session, None, "sign_in.lockout", actor_name=actor_name)
             return SignInOutcome(
                 None, f"Too many failed sign-ins. Try again in {settings.lockout_seconds} s."
             )
-        return SignInOutcome(None, "Wrong username or password.")
+        return SignInOutcome(None, WRONG_CREDENTIALS)
     throttle.failures = 0
     throttle.locked_until = None
     audit.record(session, user, "sign_in")
     return SignInOutcome(SignedInUser(id=user.id, username=user.username, role=user.role))
+
+
+@functools.lru_cache(maxsize=64)
+def _is_demo_password(password_hash: str) -> bool:
+    """Cached by hash: a changed password has a new hash, and one argon2 check per page run
+    would slow every admin page."""
+    return password_matches(password_hash, DEMO_PASSWORD)
+
+
+def demo_accounts_with_demo_password(session: Session) -> list[str]:
+    """Active demo accounts that still accept the published demo password."""
+    rows = session.execute(
+        select(User.username, User.password_hash).where(
+            func.lower(User.username).in_(DEMO_USERNAMES), User.active.is_(True)
+        )
+    ).all()
+    return sorted(name for name, password_hash in rows if _is_demo_password(password_hash))
 
 
 def current_account(session: Session, signed_in: SignedInUser) -> SignedInUser | None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.models import AuditEvent, SignInThrottle
 from db.session import SessionFactory
@@ -52,8 +52,13 @@ def events(make_session: SessionFactory, action: str) -> list[tuple[str, Any, di
 
 
 def throttle_row(make_session: SessionFactory, username: str) -> tuple[int, Any] | None:
+    """The failure counter of a typed name: keyed on the account's name when it is one, else
+    on the hashed marker (a name that is no account is never stored as typed)."""
+    canonical = auth.canonical_username(username)
     with make_session() as session:
-        row = session.get(SignInThrottle, username)
+        row = session.get(SignInThrottle, canonical) or session.get(
+            SignInThrottle, auth.unknown_name_key(canonical)
+        )
         return None if row is None else (row.failures, row.locked_until)
 
 
@@ -238,7 +243,7 @@ def test_sign_in_with_an_unknown_username_fails_like_a_wrong_password(
     outcome = attempt(make_session, settings, "ghost", PASSWORD)
     assert outcome == auth.SignInOutcome(None, WRONG_CREDENTIALS)
     assert events(make_session, "sign_in.failed") == [
-        ("ghost", None, {"reason": "bad credentials"})
+        (auth.unknown_name_key("ghost"), None, {"reason": "bad credentials"})
     ]
 
 
@@ -369,6 +374,106 @@ def test_deactivated_user_cannot_sign_in(make_session: SessionFactory, settings:
     outcome = attempt(make_session, settings, "alice", PASSWORD)
     assert outcome == auth.SignInOutcome(None, WRONG_CREDENTIALS)
     assert events(make_session, "sign_in.failed") == [("alice", None, {"reason": "inactive"})]
+
+
+def test_a_case_variant_of_a_locked_name_is_refused(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    add_user(make_session, "ann1")
+    lock_out(make_session, settings, "ann1")
+    outcome = attempt(make_session, settings, "ANN1", PASSWORD, now=NOW + timedelta(seconds=1))
+    assert outcome == auth.SignInOutcome(None, "Too many failed sign-ins. Try again in 59 s.")
+    assert events(make_session, "sign_in") == []
+
+
+def test_case_variants_share_one_budget_of_guesses(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    add_user(make_session, "ann1")
+    variants = ["ann1", "ANN1", "Ann1", " aNn1", "anN1 "]
+    errors = [attempt(make_session, settings, name, WRONG).error for name in variants]
+    assert errors == [WRONG_CREDENTIALS] * 4 + [LOCKED_60]
+    assert attempt(make_session, settings, "aNN1", PASSWORD).user is None
+    assert throttle_row(make_session, "ann1") == (0, NOW + timedelta(seconds=60))
+
+
+def test_case_variants_of_an_unknown_name_share_one_budget(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    errors = [
+        attempt(make_session, settings, name, WRONG).error
+        for name in ["ghost", "GHOST", "Ghost", "gHost", "ghosT"]
+    ]
+    assert errors == [WRONG_CREDENTIALS] * 4 + [LOCKED_60]
+    with make_session() as session:
+        assert session.scalar(select(func.count()).select_from(SignInThrottle)) == 1
+
+
+def test_an_overlong_username_is_refused_before_the_database(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    """An 80-character name once reached PostgreSQL's varchar(64) and showed a DataError."""
+    outcome = attempt(make_session, settings, "x" * 80, WRONG)
+    assert outcome == auth.SignInOutcome(None, WRONG_CREDENTIALS)
+    huge_password = attempt(make_session, settings, "alice", "p" * 100_000)
+    assert huge_password == auth.SignInOutcome(None, WRONG_CREDENTIALS)
+    with make_session() as session:
+        assert session.scalar(select(func.count()).select_from(SignInThrottle)) == 0
+
+
+def test_a_password_typed_as_the_username_is_never_stored(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    add_user(make_session, "alice")
+    attempt(make_session, settings, "Tr0ub4dor&3", "whatever-1")
+    attempt(make_session, settings, "alice", WRONG)
+    with make_session() as session:
+        stored = [
+            str((row.actor, row.details)) for row in session.scalars(select(AuditEvent))
+        ] + list(session.scalars(select(SignInThrottle.username)))
+    assert not any("tr0ub4dor" in text.lower() for text in stored)
+    marker = auth.unknown_name_key("tr0ub4dor&3")
+    assert marker.startswith(auth.UNKNOWN_NAME_MARKER)
+    assert [actor for actor, _, _ in events(make_session, "sign_in.failed")] == [marker, "alice"]
+
+
+def test_old_failure_rows_expire(make_session: SessionFactory, settings: Settings) -> None:
+    attempt(make_session, settings, "old-ghost", WRONG, now=NOW - timedelta(days=2))
+    attempt(make_session, settings, "new-ghost", WRONG)
+    assert throttle_row(make_session, "old-ghost") is None
+    assert throttle_row(make_session, "new-ghost") == (1, None)
+
+
+def test_a_running_lock_is_kept_however_old_its_failures(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    long_lock = replace(settings, lockout_seconds=3 * 24 * 3600)
+    lock_out(make_session, long_lock, "alice")
+    attempt(make_session, long_lock, "bob", WRONG, now=NOW + timedelta(days=2))
+    assert throttle_row(make_session, "alice") == (0, NOW + timedelta(days=3))
+
+
+def test_failure_rows_are_bounded(
+    make_session: SessionFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "THROTTLE_MAX_ROWS", 3)
+    for minute, name in enumerate(["n1", "n2", "n3", "n4", "n5"]):
+        attempt(make_session, settings, name, WRONG, now=NOW + timedelta(minutes=minute))
+    kept = [name for name in ["n1", "n2", "n3", "n4", "n5"] if throttle_row(make_session, name)]
+    assert kept == ["n3", "n4", "n5"]
+
+
+def test_demo_accounts_with_the_demo_password_are_listed(make_session: SessionFactory) -> None:
+    with make_session.begin() as session:
+        auth.create_user(session, "demo-admin", auth.DEMO_PASSWORD, "admin")
+        auth.create_user(session, "demo-reviewer", "changed-password", "reviewer")
+        auth.create_user(session, "alice", auth.DEMO_PASSWORD, "admin")
+    with make_session() as session:
+        assert auth.demo_accounts_with_demo_password(session) == ["demo-admin"]
+    with make_session.begin() as session:
+        auth.deactivate(session, "demo-admin")
+    with make_session() as session:
+        assert auth.demo_accounts_with_demo_password(session) == []
 
 
 # --- roles and deactivation ------------------------------------------------------------------
