@@ -4,6 +4,7 @@ database holds after submit, skip, undo and re-opening a judgement."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -12,9 +13,24 @@ from streamlit.testing.v1 import AppTest
 from db.models import Annotation, ModelVersion, Prediction, Project
 from db.session import SessionFactory
 from labeling import io
+from labeling.text import WORD_JOINER
+
+# Bare URLs, www., e-mail addresses and Streamlit's icon/emoji shortcodes become links and icons
+# after Markdown parsing, so backslash escapes alone do not stop them.
+AUTOLINKS_AND_SHORTCODES = (
+    " http://evil.example/x www.evil.example mail@evil.example :material/warning: :smile:"
+)
+_LIVE_LINK_OR_ICON = re.compile(r"https?://|www\.|@\w|:[\w/+-]+:", re.IGNORECASE)
+
+
+def makes_link_or_icon(markdown: str) -> bool:
+    """What Streamlit's renderer would still see once the backslash escapes are gone."""
+    return bool(_LIVE_LINK_OR_ICON.search(markdown.replace("\\", "")))
+
 
 HOSTILE = (
     "<script>alert(1)</script> **bold** [link](javascript:alert(1)) <img src=x onerror=alert(2)>"
+    + AUTOLINKS_AND_SHORTCODES
 )
 TAXONOMY = {"nlp-x": {"aliases": ["nx"], "parents": []}, "vision-x": {"aliases": [], "parents": []}}
 
@@ -88,6 +104,7 @@ def test_annotate_shows_imported_text_literally_with_reason_and_suggestions(
     markdown = [m.value for m in at.markdown]
     assert any(m.startswith("### ") and "\\<script\\>" in m for m in markdown)
     assert not any("<script>" in m for m in markdown)
+    assert not any(makes_link_or_icon(m) for m in markdown + [c.value for c in at.caption])
     reason = next(c.value for c in at.caption if c.value.startswith("Why this project"))
     assert "vision\\-x 0\\.45" in reason
     assert "Model: suggests nlp\\-x 0\\.90, vision\\-x 0\\.45" in markdown
@@ -139,6 +156,8 @@ def test_history_lists_and_reopens_a_judgement(
     next(b for b in at.button if b.label == "Submit").click().run()
     at.switch_page("pages/history.py").run()
     assert not at.exception
+    shown = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert not any(makes_link_or_icon(text) for text in shown)
     table = at.dataframe[0].value
     assert len(table) == 1 and list(table["status"]) == ["current"]
     first = _judgements(with_users)[0]
@@ -174,7 +193,7 @@ def test_a_likely_label_error_says_why_and_preselects_the_fix(
         prediction.suspicions = {"wrong": {"vision-x": 0.05}, "missing": {"nlp-x": 0.88}}
     at = _open_annotate(app_as)
     assert any("Second project" in m.value for m in at.markdown)
-    assert at.info[0].value == (
+    assert at.info[0].value.replace(WORD_JOINER, "") == (
         "Why this project: tags probably need fixing\\: vision\\-x probably wrong\\: model "
         "0\\.05; nlp\\-x probably missing\\: model 0\\.88. That model was trained without "
         "this project, so its current tags could not vouch for themselves. "

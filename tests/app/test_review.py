@@ -4,6 +4,7 @@ three ways to decide, and another reviewer deciding between render and click."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -15,8 +16,22 @@ from db.session import SessionFactory
 from labeling import auth, io, review
 from labeling.text import escape_markdown
 
+# Bare URLs, www., e-mail addresses and Streamlit's icon/emoji shortcodes become links and icons
+# after Markdown parsing, so backslash escapes alone do not stop them.
+AUTOLINKS_AND_SHORTCODES = (
+    " http://evil.example/x www.evil.example mail@evil.example :material/warning: :smile:"
+)
+_LIVE_LINK_OR_ICON = re.compile(r"https?://|www\.|@\w|:[\w/+-]+:", re.IGNORECASE)
+
+
+def makes_link_or_icon(markdown: str) -> bool:
+    """What Streamlit's renderer would still see once the backslash escapes are gone."""
+    return bool(_LIVE_LINK_OR_ICON.search(markdown.replace("\\", "")))
+
+
 HOSTILE = (
     "<script>alert(1)</script> **bold** [link](javascript:alert(1)) <img src=x onerror=alert(2)>"
+    + AUTOLINKS_AND_SHORTCODES
 )
 TAXONOMY = {
     "nlp-x": {"aliases": ["nx"], "parents": []},
@@ -148,6 +163,7 @@ def test_imported_text_is_shown_literally(
     assert "### " + escape_markdown(HOSTILE) in markdown
     assert escape_markdown(HOSTILE) in markdown
     assert not any("<script>" in m or "](javascript" in m for m in markdown)
+    assert not any(makes_link_or_icon(m) for m in markdown + [c.value for c in at.caption])
     assert not any("<script>" in c.value for c in at.caption)
 
 
