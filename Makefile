@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
+# Listen on this machine only; HOST=0.0.0.0 opens the app to the network (put TLS in front).
+HOST ?= 127.0.0.1
 DEMO ?= 1
 
 .PHONY: run test lint init clean
@@ -23,7 +25,8 @@ init: $(VENV)/.runtime
 	$(BIN)/python -m labeling init $(if $(filter 1,$(DEMO)),--demo) --train
 
 run: init
-	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --server.headless true \
+	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT) --server.address $(HOST) \
+		--server.headless true \
 		--browser.gatherUsageStats false
 
 test: $(VENV)/.dev

@@ -4,7 +4,14 @@ import altair  # noqa: F401  (imported with the app, not by the first page that 
 import streamlit as st
 
 from labeling import auth
-from ui.app import USER_KEY, database, settings, sign_out, signed_in_user, training_worker
+from ui.app import (
+    demo_password_banner,
+    run_guarded,
+    sign_in_gate,
+    sign_out,
+    signed_in_user,
+    training_worker,
+)
 
 st.set_page_config(page_title="LabelLoop", page_icon=":material/label:", layout="wide")
 
@@ -20,66 +27,29 @@ PAGES = {
 }
 
 
-def first_admin_form() -> None:
-    st.title("Welcome to LabelLoop")
-    st.write("There are no accounts yet. Create the first administrator to start.")
-    with st.form("first_admin"):
-        username = st.text_input("Username")
-        password = st.text_input("Password", type="password")
-        repeat = st.text_input("Repeat password", type="password")
-        if st.form_submit_button("Create administrator", type="primary"):
-            if password != repeat:
-                st.error("The two passwords differ.")
-                return
-            try:
-                with database().begin() as session:
-                    auth.create_first_admin(session, username, password)
-            except auth.AuthError as error:
-                st.error(str(error))
-                return
-            st.success("Administrator created. Sign in below.")
-            st.rerun()
-
-
-def sign_in_form() -> None:
-    st.title("LabelLoop")
-    st.caption("Better tags for a catalogue of ML projects, with active learning.")
-    with st.form("sign_in"):
-        username = st.text_input("Username")
-        password = st.text_input("Password", type="password")
-        if st.form_submit_button("Sign in", type="primary"):
-            with database().begin() as session:
-                outcome = auth.sign_in(session, username, password, settings())
-            if outcome.user is None:
-                st.error(outcome.error)
-            else:
-                st.session_state[USER_KEY] = outcome.user
-                st.rerun()
-
-
 # Every page is routable, even before sign-in, so that a deep link survives the sign-in form
 # and a page opened by URL by the wrong role runs its own guard and says "Not allowed". The
 # sidebar lists only the pages this role may open.
 navigation = st.navigation(list(PAGES.values()), position="hidden")
-training_worker()
-user = signed_in_user()
-if user is None:
-    with database()() as session:
-        has_users = auth.user_count(session) > 0
-    _, middle, _ = st.columns([1, 2, 1])
-    with middle:
-        if has_users:
-            sign_in_form()
-        else:
-            first_admin_form()
-    st.stop()
 
-with st.sidebar:
-    for key in auth.pages_for(user.role):
-        st.page_link(PAGES[key])
-    st.divider()
-    st.text(f"Signed in as {user.username} ({user.role})")
-    if st.button("Sign out", icon=":material/logout:"):
-        sign_out()
-        st.rerun()
-navigation.run()
+
+def main() -> None:
+    training_worker()
+    user = signed_in_user()
+    if user is None:
+        sign_in_gate()
+        st.stop()
+    with st.sidebar:
+        for key in auth.pages_for(user.role):
+            st.page_link(PAGES[key])
+        st.divider()
+        st.text(f"Signed in as {user.username} ({user.role})")
+        if st.button("Sign out", icon=":material/logout:"):
+            sign_out()
+            st.rerun()
+    if user.role == "admin":
+        demo_password_banner()
+    navigation.run()
+
+
+run_guarded(main)
