@@ -212,6 +212,9 @@ class ModelVersion(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # "host:pid" of the process training it, so that a training whose process is gone can be
+    # recovered at once on that host instead of after the heartbeat timeout.
+    worker: Mapped[str | None] = mapped_column(String(128))
 
 
 class Prediction(Base):

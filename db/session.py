@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,32 @@ def _begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents as 0700: the data directory holds the database
+    (password hashes) and model artifacts, which no other local user should read. Directories
+    that already exist keep their mode."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+    return path
+
+
+def _create_private_sqlite_file(database: str) -> None:
+    """Create the SQLite file as 0600 before SQLite does (it would use 0644); SQLite gives its
+    -wal and -shm files the mode of the database file."""
+    path = Path(database)
+    make_private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def new_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private_sqlite_file(parsed.database)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
@@ -27,7 +28,7 @@ from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
-DEMO_PASSWORD = "labelloop-demo"
+DEMO_PASSWORD = auth.DEMO_PASSWORD
 DEMO_USERS = (
     ("demo-admin", "admin"),
     ("demo-reviewer", "reviewer"),
@@ -38,6 +39,11 @@ DEMO_USERS = (
 
 class UsageError(Exception):
     """Bad input on the command line (exit code 2)."""
+
+
+def masked_url(url: str) -> str:
+    """A database URL safe to print or log: its password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _progress(message: str) -> None:
@@ -168,11 +174,13 @@ def _print_progress(stage: str, pct: float) -> None:
 
 def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     """Queue a training and run it here, waiting for any training already running elsewhere
-    (the queue runs one at a time per database)."""
+    (the queue runs one at a time per database). While it waits it says for what, and a
+    training whose process on this machine is gone is recovered at once."""
     make_session = open_database(settings)
     with make_session.begin() as session:
         version_id = registry.queue_training(session, None).id
     _progress(f"queued model version {version_id}")
+    said = ""
     while True:
         with make_session() as session:
             version = session.get(ModelVersion, version_id)
@@ -180,13 +188,44 @@ def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             if version.status in ("ready", "failed"):
                 details = registry.version_details(version)
                 break
+        for orphan in registry.fail_orphaned_trainings(make_session):
+            _progress(f"model version {orphan} was training in a process that is gone: failed it")
         if registry.work_once(make_session, settings, _print_progress) is None:
+            with make_session() as session:
+                waiting = waiting_message(session, version_id, settings)
+            if waiting != said:
+                _progress(waiting)
+                said = waiting
             time.sleep(1.0)
     if args.json:
         out.write(registry.to_json(details) + "\n")
     else:
         out.write(model_report.version_text(details))
     return 0 if details["status"] == "ready" else 1
+
+
+def waiting_message(session: Session, version_id: int, settings: Settings) -> str:
+    """What a queued training waits for: the training running now (which worker, since when,
+    how far) and when it would be given up, or the versions queued before it."""
+    running = session.scalars(
+        select(ModelVersion).where(ModelVersion.status == "training").order_by(ModelVersion.id)
+    ).first()
+    if running is None:
+        ahead = session.scalars(
+            select(ModelVersion.id)
+            .where(ModelVersion.status == "queued", ModelVersion.id < version_id)
+            .order_by(ModelVersion.id)
+        ).all()
+        if not ahead:
+            return f"model version {version_id} is next; starting it"
+        return f"waiting for queued model versions {', '.join(map(str, ahead))} to run first"
+    started = f"{running.started_at:%H:%M:%S} UTC" if running.started_at else "an unknown time"
+    return (
+        f"waiting for model version {running.id}, training in {running.worker or 'a worker'} "
+        f"since {started} ({running.progress_stage}, {running.progress_pct:.0f}%); it is given "
+        f"up if it sends no heartbeat for {settings.training_stale_seconds} s "
+        "(LABELLOOP_TRAINING_STALE_SECONDS), or at once if its process on this machine is gone"
+    )
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -328,7 +367,7 @@ def cmd_init(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     create demo accounts, but only when this very run loaded the demo, so a real catalogue
     never gets accounts with published passwords."""
     make_session = open_database(settings)
-    out.write(f"database: {settings.database_url} (schema at the latest migration)\n")
+    out.write(f"database: {masked_url(settings.database_url)} (schema at the latest migration)\n")
     with make_session.begin() as session:
         has_projects = (session.scalar(select(func.count()).select_from(Project)) or 0) > 0
         has_users = auth.user_count(session) > 0

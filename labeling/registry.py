@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -28,7 +29,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from db.models import Annotation, ModelVersion, Prediction, Tag, User, utcnow
-from db.session import SessionFactory
+from db.session import SessionFactory, make_private_dir
 from labeling import audit, label_errors
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
@@ -140,11 +141,54 @@ def claim_next_job(
                 status="training",
                 started_at=now,
                 heartbeat_at=now,
+                worker=this_worker(),
                 progress_stage="starting",
                 progress_pct=0.0,
             )
         )
         return job_id if claimed.rowcount == 1 else None
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _worker_is_gone(worker: str | None) -> bool:
+    """True only when the worker ran on this host and its process no longer exists; a worker
+    on another host is left to the heartbeat timeout."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def fail_orphaned_trainings(make_session: SessionFactory, now: datetime | None = None) -> list[int]:
+    """Mark failed, at once, every training whose worker process on this host is gone (killed,
+    crashed), so that the queue moves on without waiting for the heartbeat timeout."""
+    now = now or utcnow()
+    with make_session.begin() as session:
+        running = session.execute(
+            select(ModelVersion.id, ModelVersion.worker).where(ModelVersion.status == "training")
+        ).all()
+        orphans = [version_id for version_id, worker in running if _worker_is_gone(worker)]
+        if orphans:
+            session.execute(
+                update(ModelVersion)
+                .where(ModelVersion.id.in_(orphans), ModelVersion.status == "training")
+                .values(
+                    status="failed",
+                    error="the training worker's process is gone (recovered at once)",
+                    finished_at=now,
+                    progress_stage="failed",
+                )
+            )
+    return orphans
 
 
 def _report_progress(make_session: SessionFactory, version_id: int, stage: str, pct: float) -> None:
@@ -165,8 +209,9 @@ def artifact_path(settings: Settings, version_id: int) -> Path:
 
 def write_artifact_atomically(model: TagModel, path: Path) -> None:
     """Temp file in the same directory, then rename: readers see the old file or the whole
-    new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    new one, never half of one. The directory is created 0700 and mkstemp makes the file
+    0600, so no other local user can read a model trained on the catalogue."""
+    make_private_dir(path.parent)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".joblib")
     os.close(handle)
     try:
