@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
-from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
+from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import auth, io, model_report, registry
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
@@ -51,7 +51,7 @@ def _progress(message: str) -> None:
 
 
 def open_database(settings: Settings) -> Callable[[], Session]:
-    engine = engine_for(settings.database_url)
+    engine = engine_for(settings.database_url, EngineLimits.of(settings))
     upgrade_to_head(engine)
     return session_factory(engine)
 

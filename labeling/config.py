@@ -37,6 +37,10 @@ class Settings:
     lease_minutes: int = 10
     retrain_every: int = 25
     label_errors: bool = True
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_busy_timeout_ms: int = 30_000
+    db_write_retries: int = 3
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -62,6 +66,15 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise ConfigError(f"{name}={raw!r} must be greater than 0")
     return value
+
+
+def _non_negative_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.strip().isdigit():
+        raise ConfigError(f"{name}={raw!r} must be a whole number, 0 or more")
+    return int(raw)
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
@@ -112,4 +125,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_minutes=_positive_int(env, "LABELLOOP_LEASE_MINUTES", 10),
         retrain_every=_positive_int(env, "LABELLOOP_RETRAIN_EVERY", 25),
         label_errors=_bool(env, "LABELLOOP_LABEL_ERRORS", True),
+        db_pool_size=_positive_int(env, "LABELLOOP_DB_POOL_SIZE", 10),
+        db_max_overflow=_non_negative_int(env, "LABELLOOP_DB_MAX_OVERFLOW", 20),
+        db_busy_timeout_ms=_positive_int(env, "LABELLOOP_DB_BUSY_TIMEOUT_MS", 30_000),
+        db_write_retries=_non_negative_int(env, "LABELLOOP_DB_WRITE_RETRIES", 3),
     )

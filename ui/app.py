@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
+from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import audit, auth, registry
 from labeling.config import Settings, load_settings
 
@@ -27,7 +27,7 @@ def settings() -> Settings:
 @st.cache_resource
 def database() -> SessionFactory:
     """One engine per app process; the schema is upgraded once, when the app first runs."""
-    engine = engine_for(settings().database_url)
+    engine = engine_for(settings().database_url, EngineLimits.of(settings()))
     upgrade_to_head(engine)
     return session_factory(engine)
 
