@@ -58,9 +58,6 @@ THROTTLE_MAX_ROWS = 10_000
 UNKNOWN_NAME_MARKER = "?unknown:"
 
 _hasher = PasswordHasher()
-# Verified when the typed name has no usable account, so that an unknown name costs as much
-# time as a wrong password and timing does not tell which usernames exist.
-_DUMMY_HASH = _hasher.hash("labelloop: no such account")
 
 
 class AuthError(ValueError):
@@ -82,6 +79,18 @@ def can_open(role: str, page: str) -> bool:
 
 def pages_for(role: str) -> list[str]:
     return [page for page, roles in PAGE_ACCESS.items() if role in roles]
+
+
+@functools.lru_cache(maxsize=2)
+def _dummy_hash_for(hasher: PasswordHasher) -> str:
+    return hasher.hash("labelloop: no such account")
+
+
+def _dummy_hash() -> str:
+    """Verified when the typed name has no usable account, so that an unknown name costs as
+    much time as a wrong password and timing does not tell which usernames exist. Made with
+    the current hasher's parameters, so both take the same work."""
+    return _dummy_hash_for(_hasher)
 
 
 def hash_password(password: str) -> str:
@@ -246,7 +255,7 @@ def sign_in(
     if not canonical or not password:
         return SignInOutcome(None, "Enter your username and password.")
     if len(canonical) > MAX_USERNAME_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
-        password_matches(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH])
+        password_matches(_dummy_hash(), password[:MAX_PASSWORD_LENGTH])
         return SignInOutcome(None, WRONG_CREDENTIALS)
     user = find_user(session, canonical)
     key = user.username.lower() if user is not None else unknown_name_key(canonical)
@@ -257,7 +266,7 @@ def sign_in(
         audit.record(session, None, "sign_in.locked", actor_name=actor_name)
         return SignInOutcome(None, f"Too many failed sign-ins. Try again in {seconds} s.")
     usable = user is not None and user.active
-    matched = password_matches(user.password_hash if usable else _DUMMY_HASH, password)
+    matched = password_matches(user.password_hash if usable else _dummy_hash(), password)
     if user is None or not usable or not matched:
         throttle.failures = (throttle.failures or 0) + 1
         throttle.last_failure_at = now

@@ -8,15 +8,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, text
 
 from db.session import SessionFactory, new_engine, session_factory, upgrade_to_head
+from labeling import auth
 from labeling.config import Settings
 
 POSTGRES_URL = os.environ.get("LABELLOOP_TEST_POSTGRES_URL")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[PasswordHasher]:
+    """argon2id with its smallest cost: the production cost (64 MiB, 3 passes, ~0.1-0.4 s a
+    hash here) spent on every test user and sign-in made the suite minutes slower, and no test
+    measures the cost. Yields the app's own hasher, whose parameters test_auth checks."""
+    production = auth._hasher
+    auth._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield production
+    auth._hasher = production
 
 
 def _reset_postgres(url: str) -> Engine:

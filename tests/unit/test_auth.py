@@ -6,7 +6,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import argon2
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from db.models import AuditEvent, SignInThrottle
@@ -76,6 +78,18 @@ def test_hash_password_is_argon2id_and_does_not_contain_the_password() -> None:
     hashed = auth.hash_password(PASSWORD)
     assert hashed.startswith("$argon2id$")
     assert PASSWORD not in hashed
+
+
+def test_production_hashing_uses_argon2s_recommended_cost(
+    cheap_password_hashing: PasswordHasher,
+) -> None:
+    """Tests hash cheaply (tests/conftest.py); the app's own hasher keeps argon2's defaults."""
+    parameters = argon2.extract_parameters(cheap_password_hashing.hash(PASSWORD))
+    assert (parameters.type, parameters.time_cost, parameters.memory_cost) == (
+        argon2.Type.ID,
+        3,
+        65536,
+    )
 
 
 def test_hash_password_is_salted() -> None:
