@@ -618,8 +618,9 @@ def _conflict(session: Session, latest: Resolution) -> ResolutionConflict:
 
 def method_for_edit(tags: Iterable[str], majority: Sequence[str]) -> str:
     """The edit box starts with the majority set, so saving it unchanged is accepting the
-    majority and is recorded as such."""
-    return "majority" if set(tags) == set(majority) else "edit"
+    majority and is recorded as such; an empty majority is no majority, so resolving as no
+    tags is the reviewer's own edit."""
+    return "majority" if majority and set(tags) == set(majority) else "edit"
 
 
 def next_project(queue_ids: Sequence[int], current: int | None) -> int | None:
