@@ -286,7 +286,7 @@ def history_tags(row: dict[str, Any]) -> str:
     """The saved tag set as a person should read it: an empty set saved on purpose is "no
     tag applies", never "(skipped)"."""
     if withdrawn(row):
-        return "(none: the undo left no judgement; Annotate serves it to you again)"
+        return "(withdrawn: Annotate serves it to you again)"
     if row["skipped"]:
         return f"(skipped: {row['skip_reason']})" if row["skip_reason"] else "(skipped)"
     if row["tags"]:
@@ -349,10 +349,10 @@ def history_table(rows: list[dict[str, Any]]) -> list[dict[str, object]]:
                 "project": row["external_id"],
                 "title": row["title"],
                 "kind": history_kind(row),
+                "status": history_status(row),
                 "tags saved": history_tags(row),
                 "vs project tags": vs_project,
                 "vs pre-selected": vs_preselected,
-                "status": history_status(row),
             }
         )
     return table

@@ -343,7 +343,7 @@ def majority_unavailable(majority: Sequence[str]) -> str | None:
         return None
     return (
         "Accept majority is off: no tag was chosen by more than half of the annotators. "
-        "Pick the final tags, or tick \"No tag applies\" to resolve as no tags."
+        'Pick the final tags, or tick "No tag applies" to resolve as no tags.'
     )
 
 

@@ -192,5 +192,5 @@ st.button(
 if undoable is not None:
     what = "skip of" if undoable.skipped else "judgement of"
     st.caption(f"Undo (Alt+U) takes back your {what}: " + escape_markdown(undoable.title))
-install_shortcuts()
+install_shortcuts(showing=key or "")
 st.caption(SHORTCUTS)

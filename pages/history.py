@@ -41,7 +41,20 @@ st.caption(
     "superseded (a later row replaced it), undone (an undo took it back). Changes are shown "
     "against the project's tags when you judged it and against what was pre-selected."
 )
-st.dataframe(pd.DataFrame(history_table(shown)), hide_index=True)
+st.dataframe(
+    pd.DataFrame(history_table(shown)),
+    hide_index=True,
+    column_config={
+        "when": st.column_config.DatetimeColumn("when (UTC)", format="MM-DD HH:mm"),
+        "project": st.column_config.TextColumn(width=70),
+        "title": st.column_config.TextColumn(width=180),
+        "kind": st.column_config.TextColumn(width=80),
+        "tags saved": st.column_config.TextColumn(width=180),
+        "vs project tags": st.column_config.TextColumn(width=150),
+        "vs pre-selected": st.column_config.TextColumn(width=150),
+        "status": st.column_config.TextColumn(width=90),
+    },
+)
 
 st.subheader("Change a judgement")
 current = changeable(rows)

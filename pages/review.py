@@ -223,7 +223,8 @@ else:
                 Shortcut(f"Alt+{n}", f"Accept {chosen.username}'s set")
                 for n, chosen in enumerate(item.annotator_sets[:9], start=1)
             ),
-        ]
+        ],
+        showing=key,
     )
     st.caption(
         "Keys: type to search tags, Enter adds the highlighted one, Backspace removes the last "

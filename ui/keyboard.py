@@ -21,6 +21,7 @@ import streamlit as st
 
 _SCRIPT = """
 <script>
+// Drawn for: __SHOWING__
 const doc = window.parent.document;
 const app = doc.defaultView;
 const bindings = __BINDINGS__;
@@ -137,6 +138,12 @@ SHORTCUTS = (
 )
 
 
-def install_shortcuts(shortcuts: Sequence[Shortcut] = ANNOTATE_SHORTCUTS) -> None:
+def install_shortcuts(
+    shortcuts: Sequence[Shortcut] = ANNOTATE_SHORTCUTS, showing: str = ""
+) -> None:
+    """``showing`` names what the page shows (a submission key, a project id): the frame is
+    drawn anew when it changes, so the new item's tag box gets the focus and the keyboard can
+    go on without a click. An unchanged frame is kept by Streamlit and would not run again."""
     bindings = json.dumps([s.binding() for s in shortcuts]).replace("<", "\\u003c")
-    st.iframe(_SCRIPT.replace("__BINDINGS__", bindings), height=1)
+    script = _SCRIPT.replace("__BINDINGS__", bindings)
+    st.iframe(script.replace("__SHOWING__", json.dumps(showing).replace("<", "\\u003c")), height=1)

@@ -379,6 +379,6 @@ def test_history_of_a_withdrawn_judgement_says_it_is_served_again(
     with make_session() as session:
         rows = history(session, a)
     assert [(r["kind"], r["tags saved"], r["status"]) for r in history_table(rows)] == [
-        ("undo", "(none: the undo left no judgement; Annotate serves it to you again)", "current"),
+        ("undo", "(withdrawn: Annotate serves it to you again)", "current"),
         ("judgement", "nlp", "undone"),
     ]
