@@ -112,17 +112,18 @@ def test_a_second_undo_never_reapplies_the_undone_judgement(
     a, p0, p1 = cat.users["a"], cat.projects["p0"], cat.projects["p1"]
     submit(make_session, a, p0, ["nlp", "pytorch", "vision"], [], None, 1.0, "k0")
     submit(make_session, a, p1, ["vision"], [], None, 1.0, "k1")
-    first = undo_last(make_session, a, POLICY)
-    second = undo_last(make_session, a, POLICY)
-    assert undo_last(make_session, a, POLICY) is None
-    assert (first.project_id, first.withdrawn) == (p1, True)
-    assert (second.project_id, second.withdrawn) == (p0, True)
+    first = undo_last(make_session, a)
+    second = undo_last(make_session, a)
+    # the rows first: on the old code the second undo re-applied p1's ["vision"]
     assert _rows(make_session) == [
         (p0, ["nlp", "pytorch", "vision"], False, None),
         (p1, ["vision"], False, None),
         (p1, [], True, "undone"),
         (p0, [], True, "undone"),
     ]
+    assert undo_last(make_session, a) is None
+    assert (first.project_id, first.withdrawn) == (p1, True)
+    assert (second.project_id, second.withdrawn) == (p0, True)
     with make_session() as session:
         assert latest_judgements(session) == {}
     # the last undo leased its project back; the first one's project is served again later
