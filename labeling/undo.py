@@ -43,7 +43,7 @@ class Undone:
     """``withdrawn``: no judgement of the annotator stands for the project any more, so it is
     back on their screen; otherwise their earlier judgement is current again. ``shown_tags``:
     what the tag box held before the undone judgement (None for old skips that did not keep
-    it)."""
+    it). ``skipped``: the undone row was a skip, not a judgement."""
 
     annotation_id: int
     target_id: int
@@ -51,6 +51,7 @@ class Undone:
     title: str
     withdrawn: bool
     shown_tags: tuple[str, ...] | None
+    skipped: bool = False
 
 
 def last_undoable(session: Session, user_id: int) -> UndoTarget | None:
@@ -202,4 +203,5 @@ def _undone(session: Session, row: Annotation, target: Annotation, withdrawn: bo
         title=project.title,
         withdrawn=withdrawn,
         shown_tags=tuple(target.shown_tags) if kept_shown else None,
+        skipped=target.skipped,
     )

@@ -126,8 +126,8 @@ def on_undo(target_id: int) -> None:
     elif undone.withdrawn:
         state.annotate_flash = (
             "success",
-            f"Undone: your judgement of “{undone.title}” was taken back; the project is back "
-            "below with the tags it had before.",
+            f"Undone: your {'skip' if undone.skipped else 'judgement'} of “{undone.title}” was "
+            "taken back; the project is back below with the tags it had before.",
         )
         if undone.shown_tags is not None:
             state.restored_tags = (undone.project_id, undone.shown_tags)

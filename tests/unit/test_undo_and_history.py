@@ -183,7 +183,7 @@ def test_undo_of_a_skip_serves_it_again_with_the_tags_that_were_shown(
     skip(make_session, a, p0, "unclear", None, "s1", shown_tags=["nlp", "vision"])
     assert serve_next(make_session, a, POLICY) is None
     undone = undo_last(make_session, a, POLICY)
-    assert (undone.withdrawn, undone.shown_tags) == (True, ("nlp", "vision"))
+    assert (undone.withdrawn, undone.shown_tags, undone.skipped) == (True, ("nlp", "vision"), True)
     assert serve_next(make_session, a, POLICY).project_id == p0
 
 
