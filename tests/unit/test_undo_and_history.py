@@ -5,6 +5,7 @@ Every catalogue is built row by row, so each expected project, row and message i
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from types import SimpleNamespace
@@ -383,3 +384,34 @@ def test_history_of_a_withdrawn_judgement_says_it_is_served_again(
         ("undo", "(withdrawn: Annotate serves it to you again)", "current"),
         ("judgement", "nlp", "undone"),
     ]
+
+
+def test_two_stale_submits_at_the_same_moment_take_one_free_seat(
+    make_session: SessionFactory,
+) -> None:
+    """One judge and one free seat: two annotators whose leases ran out submit at once. The
+    seat check runs in turn with serving (BEGIN IMMEDIATE on SQLite, an advisory lock on
+    PostgreSQL), so exactly one of them gets the seat, whatever the timing."""
+    cat = _catalogue(make_session, 1)
+    a, b, c, p0 = cat.users["a"], cat.users["b"], cat.users["c"], cat.projects["p0"]
+    submit(make_session, a, p0, ["nlp"], [], None, 1.0, "ka")
+    start = threading.Barrier(2)
+    outcomes: dict[int, str] = {}
+
+    def late_submit(user: int) -> None:
+        start.wait()
+        try:
+            submit(make_session, user, p0, ["vision"], [], None, 1.0, f"k{user}")
+            outcomes[user] = "saved"
+        except ReservationLost:
+            outcomes[user] = "refused"
+
+    threads = [threading.Thread(target=late_submit, args=(user,)) for user in (b, c)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["refused", "saved"]
+    with make_session() as session:
+        judges = session.scalar(select(func.count(Annotation.user_id.distinct())))
+    assert judges == 2
