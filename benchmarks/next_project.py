@@ -100,7 +100,17 @@ def timed_servings(size: int, queries: int, strategy: str) -> list[float]:
             served = serve_next(make_session, user_id, settings)
             timings.append((time.perf_counter() - started) * 1000)
             assert served is not None and served.model_version_id == version_id
-            submit(make_session, user_id, served.project_id, [], [], version_id, 1.0, None)
+            submit(
+                make_session,
+                user_id,
+                served.project_id,
+                [],
+                [],
+                version_id,
+                1.0,
+                None,
+                no_tag_applies=True,
+            )
         make_session.engine.dispose()
     return sorted(timings)
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -159,6 +160,14 @@ class Annotation(Base):
     skip_reason: Mapped[str | None] = mapped_column(Text)
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # An undo is a row like any other, restoring the state before the judgement it names here;
+    # the named row is "undone" and an undo is never itself undone (no accidental redo).
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("annotations.id"), index=True)
+    # The project's own (source) tags when the judgement was saved, so that history can say
+    # what the judgement changed about the project, not only about the pre-selection.
+    project_tags: Mapped[list[str] | None] = mapped_column(JSON)
+    # An empty tag set saved on purpose ("no tag applies"), told apart from older empty rows.
+    no_tag_applies: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Resolution(Base):

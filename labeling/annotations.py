@@ -251,3 +251,30 @@ def status_counts(session: Session, trust_source_tags: bool) -> dict[str, int]:
     for state in all_label_states(session, trust_source_tags).values():
         counts[state.status] += 1
     return counts
+
+
+# --- an empty label only on purpose ----------------------------------------------------------
+
+NO_TAG_APPLIES = "No tag applies"
+
+
+class EmptyLabelRefused(ValueError):
+    """A tag set that is empty without the explicit "no tag applies" choice, or that choice
+    with tags: one key on an empty, focused tag box must never save "no tags"."""
+
+
+def check_tag_choice(tags: Collection[str], no_tag_applies: bool, action: str) -> None:
+    """Raise EmptyLabelRefused unless the tags and the "no tag applies" choice agree.
+
+    ``action`` completes "tick ... to <action>": "submit an empty judgement", "resolve as
+    no tags". An empty set is a real label (it trains every tag as absent), so it must be
+    chosen, not left over from a box that was emptied or never filled."""
+    if not tags and not no_tag_applies:
+        raise EmptyLabelRefused(
+            f'No tags chosen: tick "{NO_TAG_APPLIES}" to {action}, or add a tag. Nothing was saved.'
+        )
+    if tags and no_tag_applies:
+        raise EmptyLabelRefused(
+            f'"{NO_TAG_APPLIES}" is ticked but tags are chosen ({", ".join(sorted(tags))}): '
+            "untick it or remove the tags. Nothing was saved."
+        )

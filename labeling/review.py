@@ -25,6 +25,7 @@ from labeling.annotations import (
     Judgement,
     LatestResolution,
     TagVotes,
+    check_tag_choice,
     current_judgements,
     disputed_tags,
     judged_since,
@@ -335,6 +336,17 @@ def majority_set(judgements: dict[str, frozenset[str]]) -> tuple[str, ...]:
     return tuple(tag for tag, v in votes.items() if len(v.voted_for) * 2 > len(judgements))
 
 
+def majority_unavailable(majority: Sequence[str]) -> str | None:
+    """Why "Accept majority" is off, or None when it is on: an empty majority (annotators
+    with disjoint sets) is no decision, and one key must not resolve a project as no tags."""
+    if majority:
+        return None
+    return (
+        "Accept majority is off: no tag was chosen by more than half of the annotators. "
+        'Pick the final tags, or tick "No tag applies" to resolve as no tags.'
+    )
+
+
 def review_item(session: Session, project_id: int) -> ReviewItem:
     project = session.get(Project, project_id)
     if project is None:
@@ -468,6 +480,7 @@ def resolve(
     method: str,
     expected_resolution_id: int | None,
     accepted_user_id: int | None = None,
+    no_tag_applies: bool = False,
 ) -> int:
     """Append the reviewer's final tag set for the project and its audit event in one
     transaction, and return the resolution's id.
@@ -475,8 +488,10 @@ def resolve(
     ``expected_resolution_id`` is the latest resolution the reviewer saw (None: none). When
     the project's latest resolution is another one, ResolutionConflict is raised and nothing
     is written, unless that resolution is this very decision already saved (a double click or
-    a repeated request), whose id is returned instead of a duplicate."""
+    a repeated request), whose id is returned instead of a duplicate. An empty final set needs
+    ``no_tag_applies`` (labeling.annotations.check_tag_choice), whichever button chose it."""
     chosen = sorted(set(tags))
+    check_tag_choice(chosen, no_tag_applies, "resolve as no tags")
     clean_note = (note or "").strip()
     with make_session.begin() as session:
         project = _locked_project(session, project_id)
@@ -603,8 +618,9 @@ def _conflict(session: Session, latest: Resolution) -> ResolutionConflict:
 
 def method_for_edit(tags: Iterable[str], majority: Sequence[str]) -> str:
     """The edit box starts with the majority set, so saving it unchanged is accepting the
-    majority and is recorded as such."""
-    return "majority" if set(tags) == set(majority) else "edit"
+    majority and is recorded as such; an empty majority is no majority, so resolving as no
+    tags is the reviewer's own edit."""
+    return "majority" if majority and set(tags) == set(majority) else "edit"
 
 
 def next_project(queue_ids: Sequence[int], current: int | None) -> int | None:

@@ -6,8 +6,13 @@ Why it is shaped like this:
   same transaction is what stops two annotators who ask at the same moment from getting the
   same project: SQLite serialises write transactions (BEGIN IMMEDIATE), PostgreSQL serialises
   them with a transaction-scoped advisory lock.
-* Judgements are append-only (see db.models): submit, skip and undo only ever insert an
-  Annotation row; "current" is always the latest row of a user for a project.
+* Judgements are append-only (see db.models): submit, skip and undo (labeling.undo) only
+  ever insert an Annotation row; "current" is always the latest row of a user for a project.
+  A row an undo names (``undoes_id``) no longer stands: it neither keeps the project from
+  its annotator nor counts towards the overlap cap.
+* A submit holds a seat under the overlap cap: a live lease is one; without it (the lease ran
+  out in a slow or stale tab) the submit is accepted only while the project has a free seat,
+  and refused with ReservationLost otherwise, so a stale tab never makes k+1 annotators.
 * Every write is idempotent by a client-made submission key, because a double click or a
   second browser tab must create one judgement, not two.
 """
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, distinct, exists, func, select, text
+from sqlalchemy import ColumnElement, Select, and_, delete, distinct, exists, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -35,6 +40,7 @@ from db.models import (
     utcnow,
 )
 from db.session import SessionFactory
+from labeling.annotations import check_tag_choice
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH
 from labeling.model import DEFAULT_THRESHOLD
 from labeling.registry import current_version, serving_strategy_name
@@ -47,10 +53,27 @@ DEFAULT_LEASE_MINUTES = 10
 UNCERTAINTY = "uncertainty"
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
-UNDONE = "undone"
 
-# The outer row of the history query; "a later judgement exists" compares Annotation with it.
-_Older = aliased(Annotation, name="older")
+_Undo = aliased(Annotation, name="undo")
+
+
+def undone_ids() -> Select[tuple[int | None]]:
+    """The ids of judgements an undo took back (an alias, so that the query never correlates
+    with an outer query over Annotation)."""
+    return select(_Undo.undoes_id).where(_Undo.undoes_id.is_not(None))
+
+
+def stands() -> ColumnElement[bool]:
+    """An Annotation row that is the person's own act and still stands: a judgement or skip
+    that is not an undo and that no undo took back. A project with such a row of a user is
+    not served to that user again."""
+    return and_(Annotation.undoes_id.is_(None), Annotation.id.not_in(undone_ids()))
+
+
+def is_label() -> ColumnElement[bool]:
+    """An Annotation row that is a label: not a skip (an undo that restored an earlier
+    judgement is one) and not taken back by an undo."""
+    return and_(Annotation.skipped.is_(False), Annotation.id.not_in(undone_ids()))
 
 
 @dataclass(frozen=True)
@@ -191,13 +214,14 @@ def _held_project(session: Session, user_id: int, now: datetime) -> int | None:
 
 def _judge_counts() -> Any:
     """Distinct annotators with a real (non-skipped) judgement per project. A skip is not a
-    label, so a skipped project still needs its first label and does not count towards k."""
+    label, so a skipped project still needs its first label and does not count towards k;
+    neither does a judgement an undo took back."""
     return (
         select(
             Annotation.project_id.label("project_id"),
             func.count(distinct(Annotation.user_id)).label("judges"),
         )
-        .where(Annotation.skipped.is_(False))
+        .where(is_label())
         .group_by(Annotation.project_id)
         .subquery()
     )
@@ -211,14 +235,12 @@ def _pools(user_id: int, policy: _ServingPolicy, now: datetime) -> tuple[Select[
     in score order); the second is driven from the judged projects, which are few, so that an
     empty second-opinion pool costs a small aggregate rather than a scan of the catalogue."""
     judged_by_user = exists().where(
-        Annotation.project_id == Project.id, Annotation.user_id == user_id
+        Annotation.project_id == Project.id, Annotation.user_id == user_id, stands()
     )
     leased_to_other = exists().where(
         Lease.project_id == Project.id, Lease.user_id != user_id, Lease.expires_at > now
     )
-    judged_by_anyone = exists().where(
-        Annotation.project_id == Project.id, Annotation.skipped.is_(False)
-    )
+    judged_by_anyone = exists().where(Annotation.project_id == Project.id, is_label())
     first = select(Project.id).where(~judged_by_anyone, ~leased_to_other)
     judges = _judge_counts()
     awaiting_opinion = select(judges.c.project_id).where(judges.c.judges < policy.overlap_k)
@@ -390,7 +412,7 @@ def _other_judges(session: Session, project_id: int, user_id: int) -> int:
             select(func.count(distinct(Annotation.user_id))).where(
                 Annotation.project_id == project_id,
                 Annotation.user_id != user_id,
-                Annotation.skipped.is_(False),
+                is_label(),
             )
         )
         or 0
@@ -467,6 +489,11 @@ def suspicion_line(suspicions: dict[str, dict[str, float]]) -> str:
 # --- judgements ------------------------------------------------------------------------------
 
 
+class ReservationLost(ValueError):
+    """A submit whose lease ran out while the project's seats under the overlap cap were taken
+    by others: accepting it would give the project more annotators than the cap allows."""
+
+
 def submit(
     make_session: SessionFactory,
     user_id: int,
@@ -476,14 +503,24 @@ def submit(
     model_version_id: int | None,
     seconds_spent: float | None,
     submission_key: str | None,
+    *,
+    no_tag_applies: bool = False,
+    settings_like: Any = None,
+    now: datetime | None = None,
 ) -> int:
     """Store the user's complete tag set for the project and release their lease; returns the
-    annotation id. The same submission key twice returns the first id and writes nothing."""
+    annotation id. The same submission key twice returns the first id and writes nothing.
+
+    An empty set needs ``no_tag_applies`` (labeling.annotations.check_tag_choice); a submit
+    without a live lease needs a free seat under the overlap cap (ReservationLost)."""
     chosen = sorted(set(tags))
     shown = sorted(set(shown_tags))
+    check_tag_choice(chosen, no_tag_applies, "submit an empty judgement")
+    policy = _ServingPolicy.of(settings_like)
 
     def write(session: Session) -> Annotation:
         _check_tags(session, chosen)
+        _check_seat(session, user_id, project_id, policy, now or utcnow())
         return Annotation(
             project_id=project_id,
             user_id=user_id,
@@ -495,6 +532,8 @@ def submit(
             seconds_spent=seconds_spent,
             skipped=False,
             submission_key=submission_key,
+            project_tags=list(_source_tags(session, project_id)),
+            no_tag_applies=no_tag_applies,
         )
 
     appended = _append_once(make_session, user_id, submission_key, write)
@@ -509,22 +548,25 @@ def skip(
     reason: str | None,
     model_version_id: int | None,
     submission_key: str | None,
+    shown_tags: Iterable[str] = (),
 ) -> int:
     """Record that the user passed on the project (no label) and release their lease, so that
-    it is not served to them again but still counts as unlabelled for everyone else."""
+    it is not served to them again but still counts as unlabelled for everyone else.
+    ``shown_tags`` (what the tag box held) is kept so that undoing the skip shows it again."""
 
-    def write(_session: Session) -> Annotation:
+    def write(session: Session) -> Annotation:
         return Annotation(
             project_id=project_id,
             user_id=user_id,
             tags=[],
-            shown_tags=[],
+            shown_tags=sorted(set(shown_tags)),
             added=[],
             removed=[],
             model_version_id=model_version_id,
             skipped=True,
             skip_reason=(reason or "").strip() or None,
             submission_key=submission_key,
+            project_tags=list(_source_tags(session, project_id)),
         )
 
     appended = _append_once(make_session, user_id, submission_key, write)
@@ -532,64 +574,58 @@ def skip(
     return appended
 
 
-def undo_last(
-    make_session: SessionFactory, user_id: int, submission_key: str | None = None
-) -> int | None:
-    """Append a judgement that restores the state before the user's latest one: a copy of
-    their previous judgement of that project, or, if there was none, a skip (which withdraws
-    their label). Returns the new id, or None when the user has judged nothing."""
-
-    def write(session: Session) -> Annotation | None:
-        latest = session.scalar(
-            select(Annotation)
-            .where(Annotation.user_id == user_id)
-            .order_by(Annotation.id.desc())
-            .limit(1)
-        )
-        if latest is None:
-            return None
-        return _restoring(session, latest, submission_key)
-
-    return _append_once(make_session, user_id, submission_key, write)
-
-
-def _restoring(session: Session, latest: Annotation, submission_key: str | None) -> Annotation:
-    earlier = session.scalar(
-        select(Annotation)
-        .where(
-            Annotation.user_id == latest.user_id,
-            Annotation.project_id == latest.project_id,
-            Annotation.id < latest.id,
-        )
-        .order_by(Annotation.id.desc())
-        .limit(1)
+def _check_seat(
+    session: Session, user_id: int, project_id: int, policy: _ServingPolicy, now: datetime
+) -> None:
+    """Let the judgement in when it holds a seat under the overlap cap: a live lease of the
+    user (serving gave it one), a standing label of the user (a change of mind adds nobody),
+    or a seat still free (fewer than k others have judged or hold a lease). Otherwise raise
+    ReservationLost: the lease ran out, and others were served the project meanwhile."""
+    live_lease = select(Lease.id).where(
+        Lease.user_id == user_id, Lease.project_id == project_id, Lease.expires_at > now
     )
-    if earlier is None:
-        return Annotation(
-            project_id=latest.project_id,
-            user_id=latest.user_id,
-            tags=[],
-            shown_tags=[],
-            added=[],
-            removed=[],
-            model_version_id=latest.model_version_id,
-            skipped=True,
-            skip_reason=UNDONE,
-            submission_key=submission_key,
+    if session.scalar(live_lease) is not None:
+        return
+    _serialise_serving(session)  # counted and written in turn with serving, on PostgreSQL too
+    judges = set(
+        session.scalars(
+            select(Annotation.user_id).where(Annotation.project_id == project_id, is_label())
         )
-    return Annotation(
-        project_id=earlier.project_id,
-        user_id=earlier.user_id,
-        tags=list(earlier.tags),
-        shown_tags=list(earlier.shown_tags),
-        added=list(earlier.added),
-        removed=list(earlier.removed),
-        model_version_id=earlier.model_version_id,
-        seconds_spent=earlier.seconds_spent,
-        skipped=earlier.skipped,
-        skip_reason=earlier.skip_reason,
-        submission_key=submission_key,
     )
+    if user_id in judges:
+        return
+    holders = set(
+        session.scalars(
+            select(Lease.user_id).where(
+                Lease.project_id == project_id, Lease.user_id != user_id, Lease.expires_at > now
+            )
+        )
+    )
+    if len(judges | holders) >= policy.overlap_k:
+        raise ReservationLost(_reservation_lost(policy, len(judges), len(holders - judges)))
+
+
+def _reservation_lost(policy: _ServingPolicy, judged: int, judging: int) -> str:
+    others = [f"{judged} other annotator{'' if judged == 1 else 's'} judged it"] if judged else []
+    if judging:
+        others.append(f"{judging} {'is' if judging == 1 else 'are'} judging it now")
+    return (
+        f"Not saved: this project was reserved for you for {policy.lease_minutes:g} minutes "
+        f"and the reservation ran out; since then {' and '.join(others)}. One project gets at "
+        f"most {policy.overlap_k} annotators (LABELLOOP_OVERLAP_K), so your judgement would "
+        "be one too many."
+    )
+
+
+def bring_back(
+    session: Session, user_id: int, project_id: int, settings_like: Any, now: datetime
+) -> None:
+    """Lease ``project_id`` to the user again and release their other leases, in the caller's
+    transaction: an undone project goes back on their screen (serve_next returns a live lease
+    first) and the project that was showing goes back to the pool."""
+    policy = _ServingPolicy.of(settings_like)
+    session.execute(delete(Lease).where(Lease.user_id == user_id, Lease.project_id != project_id))
+    _take_lease(session, project_id, user_id, now + timedelta(minutes=policy.lease_minutes))
 
 
 def _check_tags(session: Session, tags: list[str]) -> None:
@@ -644,45 +680,3 @@ def _append_once(
         if existing is None:
             raise
         return existing
-
-
-# --- history ---------------------------------------------------------------------------------
-
-
-def history(session: Session, user_id: int, limit: int = 100) -> list[dict[str, Any]]:
-    """The user's judgements, newest first. ``superseded`` marks rows that a later judgement of
-    the same user on the same project replaced, so the page can grey them out."""
-    later = (
-        exists()
-        .where(
-            Annotation.user_id == user_id,
-            Annotation.project_id == _Older.project_id,
-            Annotation.id > _Older.id,
-        )
-        .correlate(_Older)
-    )
-    rows = session.execute(
-        select(_Older, Project.external_id, Project.title, later.label("superseded"))
-        .join(Project, Project.id == _Older.project_id)
-        .where(_Older.user_id == user_id)
-        .order_by(_Older.id.desc())
-        .limit(limit)
-    ).all()
-    return [_history_row(row) for row in rows]
-
-
-def _history_row(row: Any) -> dict[str, Any]:
-    annotation = row[0]
-    return {
-        "annotation_id": annotation.id,
-        "project_id": annotation.project_id,
-        "external_id": row.external_id,
-        "title": row.title,
-        "tags": list(annotation.tags),
-        "added": list(annotation.added),
-        "removed": list(annotation.removed),
-        "skipped": bool(annotation.skipped),
-        "skip_reason": annotation.skip_reason,
-        "created_at": annotation.created_at,
-        "superseded": bool(row.superseded),
-    }

@@ -5,6 +5,7 @@ import streamlit as st
 
 from labeling import review
 from labeling.annotate import tag_choices
+from labeling.annotations import NO_TAG_APPLIES, EmptyLabelRefused
 from labeling.text import escape_markdown
 from ui.agreement import show_agreement
 from ui.app import database, require_access
@@ -93,10 +94,13 @@ else:
                 method,
                 item.latest_resolution_id,
                 accepted_user_id=accepted,
+                no_tag_applies=bool(state.get(f"no-tag-{project_id}-{item.latest_resolution_id}")),
             )
         except review.ResolutionConflict as conflict:
             state.review_flash = ("warning", str(conflict))
             state.review_pinned = (project_id, f"{item.external_id}: {item.title} (resolved)")
+        except EmptyLabelRefused as refused:
+            state.review_flash = ("warning", str(refused))
         except ValueError as error:
             state.review_flash = ("warning", f"Not saved: {error}")
         else:
@@ -163,6 +167,7 @@ else:
     st.subheader("Decision")
     st.markdown("Majority (more than half): " + escape_markdown(", ".join(item.majority) or "none"))
     key = f"{project_id}-{item.latest_resolution_id}"
+    no_majority = review.majority_unavailable(item.majority)
     with st.form("decision", enter_to_submit=False, border=False):
         tags_column, button_column = st.columns([5, 2], vertical_alignment="bottom")
         tag_picker(tags_column, "Final tags", choices, item.majority, f"final-{key}")
@@ -173,12 +178,19 @@ else:
             on_click=resolve_edited,
             args=(f"final-{key}",),
         )
+        st.checkbox(
+            NO_TAG_APPLIES,
+            key=f"no-tag-{key}",
+            help="Resolve as an empty tag set on purpose. Without it an empty final set, or "
+            "accepting an empty set, is refused.",
+        )
         st.text_input("Note (optional)", key=f"note-{key}")
         with st.container(horizontal=True):
             st.form_submit_button(
                 "Accept majority",
                 on_click=decide,
                 args=(list(item.majority), "majority", None),
+                disabled=no_majority is not None,
             )
             for chosen in item.annotator_sets:
                 st.form_submit_button(
@@ -186,6 +198,8 @@ else:
                     on_click=decide,
                     args=(list(chosen.tags), "annotator", chosen.user_id),
                 )
+    if no_majority is not None:
+        st.caption(no_majority)
     st.button("Next conflict", on_click=show_next, disabled=len(options) < 2)
 
     st.subheader("Resolution history")
@@ -203,19 +217,20 @@ else:
     install_shortcuts(
         [
             Shortcut("Ctrl+Enter", "Resolve with these tags"),
-            Shortcut("Alt+M", "Accept majority"),
+            Shortcut("Alt+M", "Accept majority", no_majority or ""),
             Shortcut("Alt+N", "Next conflict"),
             *(
                 Shortcut(f"Alt+{n}", f"Accept {chosen.username}'s set")
                 for n, chosen in enumerate(item.annotator_sets[:9], start=1)
             ),
-        ]
+        ],
+        showing=key,
     )
     st.caption(
         "Keys: type to search tags, Enter adds the highlighted one, Backspace removes the last "
-        "· Ctrl+Enter resolves with the tags in the box (it starts as the majority) · Alt+M "
-        "accepts the majority · Alt+1, Alt+2, … accept an annotator's set, in column order · "
-        "Alt+N shows the next conflict"
+        "· Ctrl+Enter resolves with the tags in the box (it starts as the majority; it never "
+        "adds a tag) · Alt+M accepts the majority · Alt+1, Alt+2, … accept an annotator's set, "
+        f"in column order · Alt+N shows the next conflict · an empty set needs “{NO_TAG_APPLIES}”"
     )
 
 st.divider()

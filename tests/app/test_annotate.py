@@ -7,13 +7,13 @@ import json
 import re
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from streamlit.testing.v1 import AppTest
 
-from db.models import Annotation, ModelVersion, Prediction, Project
+from db.models import Annotation, Lease, ModelVersion, Prediction, Project, User
 from db.session import SessionFactory
 from labeling import io
-from labeling.text import WORD_JOINER
+from labeling.text import WORD_JOINER, escape_markdown
 
 # Bare URLs, www., e-mail addresses and Streamlit's icon/emoji shortcodes become links and icons
 # after Markdown parsing, so backslash escapes alone do not stop them.
@@ -204,3 +204,98 @@ def test_a_likely_label_error_says_why_and_preselects_the_fix(
     next(b for b in at.button if b.label == "Submit").click().run()
     # added/removed are relative to what was shown, and the fix was shown pre-selected
     assert _judgements(with_users) == [("b", ["nlp-x"], [], [], False)]
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_an_empty_submit_is_refused_until_no_tag_applies_is_ticked(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    _catalogue(with_users)
+    at = _open_annotate(app_as)
+    at.multiselect[0].set_value([])
+    _button(at, "Submit").click().run()
+    assert not at.exception, at.exception
+    assert at.error[0].value == escape_markdown(
+        'No tags chosen: tick "No tag applies" to submit an empty judgement, or add a tag. '
+        "Nothing was saved."
+    )
+    assert _judgements(with_users) == []
+    assert any(m.value.startswith("### ") and "script" in m.value for m in at.markdown)
+
+    at.multiselect[0].set_value([])
+    next(c for c in at.checkbox if c.label == "No tag applies").check()
+    _button(at, "Submit").click().run()
+    assert _judgements(with_users) == [("a", [], [], ["nlp-x", "vision-x"], False)]
+    assert any("Second project" in m.value for m in at.markdown)
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Labelled today"], metrics["This session"]) == ("1", "1")
+
+    at.switch_page("pages/history.py").run()
+    [row] = at.dataframe[0].value.to_dict("records")
+    assert (row["kind"], row["tags saved"], row["status"]) == (
+        "judgement",
+        "(no tag applies)",
+        "current",
+    )
+    assert (row["vs project tags"], row["vs pre-selected"]) == ("-nlp-x", "-nlp-x, -vision-x")
+
+
+def test_undo_brings_the_project_back_with_its_tags_and_a_second_undo_does_not_redo(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    _catalogue(with_users)
+    at = _open_annotate(app_as)
+    at.multiselect[0].unselect("vision-x")
+    _button(at, "Submit").click().run()
+    assert any("Second project" in m.value for m in at.markdown)
+    offer = "Undo (Alt+U) takes back your judgement of: "
+    assert any(c.value.startswith(offer) for c in at.caption)
+
+    _button(at, "Undo last judgement").click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith(escape_markdown("Undone: your judgement of"))
+    assert any(m.value.startswith("### ") and "script" in m.value for m in at.markdown)
+    assert at.multiselect[0].value == ["nlp-x", "vision-x"]  # as before the judgement
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Labelled today"], metrics["This session"]) == ("0", "0")
+    assert any(
+        c.value.startswith("Counters count judgements") and "undid 1" in c.value for c in at.caption
+    )
+    assert _button(at, "Undo last judgement").disabled  # an undo is never undone
+
+    _button(at, "Submit").click().run()  # judged again, as it was served again
+    rows = _judgements(with_users)
+    assert rows == [
+        ("a", ["nlp-x"], [], ["vision-x"], False),
+        ("a", [], [], [], True),
+        ("a", ["nlp-x", "vision-x"], [], [], False),
+    ]
+
+
+def test_a_submit_after_the_reservation_ran_out_past_the_cap_is_refused(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    """The annotator's lease on a is gone and two others judged a meanwhile (k = 2)."""
+    _catalogue(with_users)
+    at = _open_annotate(app_as)
+    with with_users.begin() as session:
+        ids = dict(session.execute(select(Project.external_id, Project.id)).all())
+        users = dict(session.execute(select(User.username, User.id)).all())
+        session.execute(delete(Lease))
+        for other in ("reviewer", "admin"):
+            session.add(Annotation(project_id=ids["a"], user_id=users[other], tags=["nlp-x"]))
+    _button(at, "Submit").click().run()
+    assert not at.exception, at.exception
+    assert at.warning[0].value == escape_markdown(
+        "Not saved: this project was reserved for you for 10 minutes and the reservation ran "
+        "out; since then 2 other annotators judged it. One project gets at most 2 annotators "
+        "(LABELLOOP_OVERLAP_K), so your judgement would be one too many. Here is the next "
+        "project."
+    )
+    assert any("Second project" in m.value for m in at.markdown)
+    with with_users() as session:
+        mine = session.scalar(select(func.count()).where(Annotation.user_id == users["annotator"]))
+    assert mine == 0

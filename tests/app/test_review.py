@@ -328,3 +328,35 @@ def test_agreement_section_without_overlap_says_nothing_yet(
     assert at.info[-1].value.startswith(
         "Nothing yet: agreement is measured on projects that at least two annotators have judged."
     )
+
+
+def test_an_empty_majority_disables_accept_majority_and_an_empty_resolve_needs_no_tag_applies(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    """Project b: annotator {vision-x} against admin {}, so no tag has a majority."""
+    ids = _catalogue(with_users)
+    at = _open_review(app_as)
+    _button(at, "Next conflict").click().run()
+    assert at.selectbox(key="review_project").value == ids["b"]
+    assert _button(at, "Accept majority").disabled
+    assert any(
+        c.value == "Accept majority is off: no tag was chosen by more than half of the "
+        'annotators. Pick the final tags, or tick "No tag applies" to resolve as no tags.'
+        for c in at.caption
+    )
+    assert at.multiselect[0].value == []
+    _button(at, "Resolve with these tags").click().run()
+    assert not at.exception, at.exception
+    assert at.warning[0].value == escape_markdown(
+        'No tags chosen: tick "No tag applies" to resolve as no tags, or add a tag. '
+        "Nothing was saved."
+    )
+    assert at.selectbox(key="review_project").value == ids["b"]
+    _button(at, "Accept admin's set").click().run()  # admin's set is empty: refused as well
+    assert at.warning[0].value.startswith("No tags chosen")
+    assert _resolutions(with_users) == []
+
+    at.checkbox(key=f"no-tag-{ids['b']}-None").check()
+    _button(at, "Resolve with these tags").click().run()
+    assert _resolutions(with_users) == [("b", [], "edit", "", "reviewer")]
+    assert at.success[0].value == escape_markdown("Resolved b as: no tags.")

@@ -84,6 +84,7 @@ def test_two_annotators_disagree_and_a_reviewer_resolves_with_the_keyboard(
 ) -> None:
     annotator = _annotator_of_this_test(e2e_db)
     second = _user_id(e2e_db, "demo-reviewer")
+    judged_projects = select(Annotation.project_id)
 
     # The annotator is served a project; the second annotator's judgement of that same project
     # is written straight into the database (serving would rarely give both the same one).
@@ -96,6 +97,15 @@ def test_two_annotators_disagree_and_a_reviewer_resolves_with_the_keyboard(
     extra = sorted(tags - set(shown))[:3]
     with e2e_db.begin() as session:
         session.add(Annotation(project_id=project.id, user_id=second, tags=[*shown, *extra]))
+        # a second conflict with disjoint sets, so an empty majority, on a project nobody holds
+        disjoint = session.scalar(
+            select(Project)
+            .where(~Project.id.in_(select(Lease.project_id)), ~Project.id.in_(judged_projects))
+            .order_by(Project.id.desc())
+            .limit(1)
+        )
+        session.add(Annotation(project_id=disjoint.id, user_id=annotator, tags=["audio"]))
+        session.add(Annotation(project_id=disjoint.id, user_id=second, tags=["pytorch"]))
 
     # The annotator confirms what the page pre-selected with Ctrl+Enter.
     page.keyboard.press("Control+Enter")
@@ -131,11 +141,15 @@ def test_two_annotators_disagree_and_a_reviewer_resolves_with_the_keyboard(
     reviewer_page.screenshot(path=str(SCREENSHOTS / "review.png"), full_page=True)
 
     # Few keystrokes: the tag box has focus and holds the majority (the tags both annotators
-    # chose); type one of the disputed tags, pick it, Ctrl+Enter.
+    # chose); type one of the disputed tags, Enter picks it, Ctrl+Enter at once resolves (the
+    # menu is still open with another option highlighted: it must not be added).
     added = extra[0]
     reviewer_page.keyboard.type(added)
-    reviewer_page.get_by_role("option", name=re.compile(rf"^{re.escape(added)}( \(|$)")).click()
-    reviewer_page.keyboard.press("Escape")
+    reviewer_page.get_by_role("option", name=re.compile(rf"^{re.escape(added)}( \(|$)")).wait_for()
+    reviewer_page.keyboard.press("Enter")
+    reviewer_page.get_by_test_id("stMultiSelect").locator("[data-tag]").filter(
+        has_text=added
+    ).wait_for()
     reviewer_page.keyboard.press("Control+Enter")
     expected = sorted({*majority, added})
     reviewer_page.get_by_text(
@@ -154,4 +168,28 @@ def test_two_annotators_disagree_and_a_reviewer_resolves_with_the_keyboard(
     exported = {str(row["id"]): row for row in _export(e2e_data_dir)}
     row = exported[project.external_id]
     assert (row["tags"], row["label_source"], row["status"]) == (expected, "resolved", "resolved")
+
+    # The next conflict has no majority: Alt+M says why and does nothing, Ctrl+Enter on the
+    # empty box is refused, and "No tag applies" makes the empty resolution deliberate.
+    heading.filter(has_text=disjoint.title).wait_for()
+    wait_idle(reviewer_page)
+    assert reviewer_page.get_by_role("button", name="Accept majority").is_disabled()
+    reviewer_page.keyboard.press("Alt+m")
+    reviewer_page.get_by_role("status").filter(has_text="Accept majority is off").wait_for()
+    reviewer_page.keyboard.press("Control+Enter")
+    reviewer_page.get_by_text("No tags chosen: tick").wait_for()
+    wait_idle(reviewer_page)
+    assert _resolution_tags(e2e_db, disjoint.id) == []
+    reviewer_page.get_by_role("checkbox", name="No tag applies").check(force=True)
+    reviewer_page.keyboard.press("Control+Enter")
+    reviewer_page.get_by_text(f"Resolved {disjoint.external_id} as: no tags.").wait_for()
+    assert _resolution_tags(e2e_db, disjoint.id) == [([], "edit")]
     reviewer_page.context.close()
+
+
+def _resolution_tags(e2e_db: SessionFactory, project_id: int) -> list[tuple[list[str], str]]:
+    with e2e_db() as session:
+        rows = session.execute(
+            select(Resolution.tags, Resolution.method).where(Resolution.project_id == project_id)
+        ).all()
+    return [tuple(row) for row in rows]

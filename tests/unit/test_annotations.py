@@ -12,11 +12,13 @@ from db.models import Annotation, Project, Resolution, SourceTag, Tag, User
 from db.session import SessionFactory
 from labeling.annotations import (
     STATUSES,
+    EmptyLabelRefused,
     Judgement,
     LabelState,
     LatestResolution,
     TagVotes,
     all_label_states,
+    check_tag_choice,
     current_judgements,
     disputed_tags,
     judged_since,
@@ -261,3 +263,35 @@ def test_all_label_states_reads_in_five_queries_whatever_the_size(
         world.judge("bob", {"b"}, when=2, project=project)
         world.resolve({"a"}, when=3, project=project)
     assert _count_queries(engine, make_session) == 5
+
+
+@pytest.mark.parametrize(
+    ("tags", "no_tag_applies", "message"),
+    [
+        pytest.param(
+            [],
+            False,
+            'No tags chosen: tick "No tag applies" to submit an empty judgement, or add a tag. '
+            "Nothing was saved.",
+            id="empty",
+        ),
+        pytest.param(
+            ["b", "a"],
+            True,
+            '"No tag applies" is ticked but tags are chosen (a, b): untick it or remove the '
+            "tags. Nothing was saved.",
+            id="contradiction",
+        ),
+    ],
+)
+def test_an_empty_label_needs_the_explicit_choice(
+    tags: list[str], no_tag_applies: bool, message: str
+) -> None:
+    with pytest.raises(EmptyLabelRefused) as error:
+        check_tag_choice(tags, no_tag_applies, "submit an empty judgement")
+    assert str(error.value) == message
+
+
+def test_tags_or_the_explicit_empty_choice_pass() -> None:
+    check_tag_choice(["a"], False, "submit an empty judgement")
+    check_tag_choice([], True, "submit an empty judgement")

@@ -443,6 +443,24 @@ def test_accepting_an_annotators_set_records_whose(world: World) -> None:
             id="annotator-did-not-judge",
         ),
         pytest.param(
+            [],
+            "edit",
+            None,
+            "rev",
+            'No tags chosen: tick "No tag applies" to resolve as no tags, or add a tag. '
+            "Nothing was saved.",
+            id="empty-without-no-tag-applies",
+        ),
+        pytest.param(
+            [],
+            "majority",
+            None,
+            "rev",
+            'No tags chosen: tick "No tag applies" to resolve as no tags, or add a tag. '
+            "Nothing was saved.",
+            id="empty-majority",
+        ),
+        pytest.param(
             ["a"], "edit", None, "man", "man (manager) may not resolve conflicts", id="manager"
         ),
         pytest.param(
@@ -636,6 +654,45 @@ def test_next_project(queue: list[int], current: int | None, expected: int | Non
 def test_an_unchanged_edit_box_is_accepting_the_majority() -> None:
     assert review.method_for_edit(["b", "a"], ("a", "b")) == "majority"
     assert review.method_for_edit(["a"], ("a", "b")) == "edit"
+    assert review.method_for_edit([], ()) == "edit"  # an empty majority is no majority
+
+
+def test_an_empty_resolution_with_no_tag_applies_is_stored(world: World) -> None:
+    resolution_id = resolve(
+        world.make_session,
+        world.users["rev"],
+        world.ids[0],
+        [],
+        "",
+        "edit",
+        None,
+        no_tag_applies=True,
+    )
+    with world.make_session() as session:
+        assert session.get(Resolution, resolution_id).tags == []
+    with pytest.raises(ValueError) as error:
+        resolve(
+            world.make_session,
+            world.users["rev"],
+            world.ids[1],
+            ["a"],
+            "",
+            "edit",
+            None,
+            no_tag_applies=True,
+        )
+    assert str(error.value) == (
+        '"No tag applies" is ticked but tags are chosen (a): untick it or remove the tags. '
+        "Nothing was saved."
+    )
+
+
+def test_majority_unavailable_says_why_only_when_the_majority_is_empty() -> None:
+    assert review.majority_unavailable(("a",)) is None
+    assert review.majority_unavailable(()) == (
+        "Accept majority is off: no tag was chosen by more than half of the annotators. "
+        'Pick the final tags, or tick "No tag applies" to resolve as no tags.'
+    )
 
 
 def test_queue_and_history_tables(world: World) -> None:

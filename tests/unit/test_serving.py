@@ -1,4 +1,5 @@
-"""Serving, submitting, skipping, undoing and history against a real (migrated) database.
+"""Serving, submitting and skipping against a real (migrated) database (undo, the overlap
+seat of a stale submit and history: test_undo_and_history.py).
 
 Catalogues are built row by row so that every expected project, reason and diff is known
 exactly; randomness is the module's stable hashes, so every assertion is reproducible.
@@ -26,17 +27,14 @@ from db.models import (
     utcnow,
 )
 from db.session import SessionFactory
-from labeling.annotations import latest_judgements
 from labeling.config import Settings
 from labeling.serving import (
     ServedProject,
-    history,
     overlap_draw,
     serve_next,
     skip,
     stable_rank,
     submit,
-    undo_last,
 )
 
 TAGS = ("nlp", "pytorch", "transformers", "vision")
@@ -380,86 +378,6 @@ def test_skip_records_no_label_and_releases_the_lease(make_session: SessionFacto
     assert _leases(make_session) == []
     assert _served(make_session, alice, NO_OVERLAP, utcnow()).external_id == "p0"
     assert _served(make_session, bob, NO_OVERLAP, utcnow()).external_id == "p1"
-
-
-def test_undo_of_a_first_judgement_appends_a_skip_that_withdraws_the_label(
-    make_session: SessionFactory,
-) -> None:
-    cat = _catalogue(make_session, 1)
-    alice, project = cat.users["alice"], cat.projects["p0"]
-    original = submit(make_session, alice, project, ["nlp"], [], None, 1.0, "a")
-    undo_id = undo_last(make_session, alice)
-    first, undo = _annotations(make_session)
-    assert (first.id, first.tags, first.skipped) == (original, ["nlp"], False)
-    assert (undo.id, undo.project_id, undo.user_id) == (undo_id, project, alice)
-    assert (undo.skipped, undo.skip_reason, undo.tags) == (True, "undone", [])
-    with make_session() as session:
-        assert latest_judgements(session) == {}
-
-
-def test_undo_of_a_change_restores_the_earlier_judgement(make_session: SessionFactory) -> None:
-    cat = _catalogue(make_session, 2)
-    alice, p0, p1 = cat.users["alice"], cat.projects["p0"], cat.projects["p1"]
-    submit(make_session, alice, p1, ["vision"], [], None, 1.0, "other")
-    submit(make_session, alice, p0, ["nlp"], ["vision"], cat.version, 1.0, "v1")
-    submit(make_session, alice, p0, ["pytorch"], ["nlp"], None, 2.0, "v2")
-    undo_id = undo_last(make_session, alice, submission_key="undo-1")
-    assert undo_last(make_session, alice, submission_key="undo-1") == undo_id  # double click
-    rows = _annotations(make_session)
-    assert len(rows) == 4
-    restored = rows[-1]
-    assert restored.id == undo_id
-    assert (restored.project_id, restored.tags, restored.shown_tags) == (p0, ["nlp"], ["vision"])
-    assert (restored.added, restored.removed, restored.skipped) == (["nlp"], ["vision"], False)
-    assert [r.tags for r in rows[:3]] == [["vision"], ["nlp"], ["pytorch"]]  # nothing changed
-    with make_session() as session:
-        assert latest_judgements(session)[p0] == {alice: frozenset({"nlp"})}
-
-
-def test_undo_with_nothing_to_undo_returns_none(make_session: SessionFactory) -> None:
-    cat = _catalogue(make_session, 1)
-    assert undo_last(make_session, cat.users["alice"]) is None
-    assert _count(make_session, Annotation) == 0
-
-
-# --- history ---------------------------------------------------------------------------------
-
-
-def test_history_is_newest_first_with_superseded_flags(make_session: SessionFactory) -> None:
-    cat = _catalogue(make_session, 2)
-    alice, bob, p0, p1 = (
-        cat.users["alice"],
-        cat.users["bob"],
-        cat.projects["p0"],
-        cat.projects["p1"],
-    )
-    a1 = submit(make_session, alice, p0, ["nlp"], ["vision"], None, 1.0, "a1")
-    skip(make_session, bob, p0, None, None, "b1")
-    a2 = skip(make_session, alice, p1, "unclear", None, "a2")
-    a3 = submit(make_session, alice, p0, ["pytorch"], [], None, 1.0, "a3")
-    with make_session() as session:
-        rows = history(session, alice)
-        assert [r["annotation_id"] for r in history(session, alice, limit=2)] == [a3, a2]
-    assert [r["annotation_id"] for r in rows] == [a3, a2, a1]
-    assert [r["superseded"] for r in rows] == [False, False, True]
-    assert {k: v for k, v in rows[2].items() if k != "created_at"} == {
-        "annotation_id": a1,
-        "project_id": p0,
-        "external_id": "p0",
-        "title": "Title 0",
-        "tags": ["nlp"],
-        "added": ["nlp"],
-        "removed": ["vision"],
-        "skipped": False,
-        "skip_reason": None,
-        "superseded": True,
-    }
-    assert isinstance(rows[2]["created_at"], datetime)
-    assert (rows[1]["skipped"], rows[1]["skip_reason"], rows[1]["external_id"]) == (
-        True,
-        "unclear",
-        "p1",
-    )
 
 
 # --- concurrency -----------------------------------------------------------------------------
