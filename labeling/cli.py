@@ -60,13 +60,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     data = io.read_file_bytes(path, settings.max_import_bytes)
     file_format = args.format or io.detect_format(path.name)
     rejected: list[io.RejectedRow] | None = [] if args.skip_invalid else None
-    projects = io.parse_projects(data, path.name, file_format, settings.max_text_chars, rejected)
+    warnings: list[io.RowWarning] | None = None if args.strict else []
+    projects = io.parse_projects(
+        data, path.name, file_format, settings.max_text_chars, rejected, warnings
+    )
     _progress(f"validated {len(projects)} projects")
     taxonomy = None
     if args.taxonomy:
         taxonomy_path = Path(args.taxonomy)
         taxonomy = io.parse_taxonomy(
-            io.read_file_bytes(taxonomy_path, settings.max_import_bytes), taxonomy_path.name
+            io.read_file_bytes(taxonomy_path, settings.max_import_bytes),
+            taxonomy_path.name,
+            warnings,
         )
         _progress(f"taxonomy: {len(taxonomy)} tags")
     make_session = open_database(settings)
@@ -82,6 +87,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             taxonomy=taxonomy,
             rejected=rejected,
             taxonomy_filename=Path(args.taxonomy).name if args.taxonomy else "taxonomy",
+            warnings=warnings,
         )
     elapsed = time.perf_counter() - started
     if args.json:
@@ -407,7 +413,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--projects", required=True, help="Made With ML JSON, CSV or JSONL file")
     imp.add_argument("--taxonomy", help="tags.json: {tag: {aliases: [...], parents: [...]}}")
     imp.add_argument("--format", choices=io.FORMATS, help="file format (default: by extension)")
-    imp.add_argument("--unknown-tags", choices=("create", "ignore", "reject"), default="reject")
+    imp.add_argument(
+        "--unknown-tags",
+        choices=io.UNKNOWN_TAG_POLICIES,
+        default="reject",
+        help="tags in neither the taxonomy nor the database: keep them as candidate tags for an "
+        "admin to promote, merge or discard; create them as tags; drop them; or fail (default)",
+    )
+    imp.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on any problem, also those that only drop one value (an over-long or "
+        "malformed tag, a parent that names no tag, NUL characters)",
+    )
     imp.add_argument("--on-existing", choices=("skip", "update"), default="skip")
     imp.add_argument(
         "--skip-invalid",
