@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import auth, io, model_report, registry
+from labeling import auth, io, model_report, registry, tags, tags_text
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
@@ -113,6 +114,75 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         Path(args.taxonomy_out).write_text(json.dumps(taxonomy, indent=1) + "\n", encoding="utf-8")
         _progress(f"wrote {len(taxonomy)} tags to {args.taxonomy_out}")
     return 0
+
+
+# --- tags ------------------------------------------------------------------------------------
+
+
+TAG_ACTIONS: dict[str, tuple[str, Callable[..., Any]]] = {
+    "create": ("created {0}", tags.create_tag),
+    "rename": ("renamed {0} to {1}", tags.rename_tag),
+    "alias-add": ("{1} is now an alias of {0}", tags.add_alias),
+    "alias-remove": ("removed alias {0}", tags.remove_alias),
+    "parent-set": ("{1} is now a parent of {0}", tags.set_parent),
+    "parent-remove": ("{1} is no longer a parent of {0}", tags.remove_parent),
+    "activate": ("activated {0}", lambda s, a, name: tags.set_active(s, a, name, True)),
+    "deactivate": ("deactivated {0}", lambda s, a, name: tags.set_active(s, a, name, False)),
+    "promote": ("promoted candidate {0} to a tag", tags.promote),
+    "demote": ("{0} is a candidate tag again", tags.demote),
+    "discard": ("discarded candidate {0}", tags.discard),
+    "merge": ("merged {0} into {1}; a retrain is queued", tags.merge),
+}
+
+
+TAG_ARGUMENTS = {
+    "create": ("NAME",),
+    "rename": ("OLD", "NEW"),
+    "alias-add": ("TAG", "ALIAS"),
+    "alias-remove": ("ALIAS",),
+    "parent-set": ("TAG", "PARENT"),
+    "parent-remove": ("TAG", "PARENT"),
+    "activate": ("NAME",),
+    "deactivate": ("NAME",),
+    "promote": ("CANDIDATE",),
+    "demote": ("TAG",),
+    "discard": ("CANDIDATE",),
+    "merge": ("SOURCE", "TARGET"),
+}
+
+
+def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    make_session = open_database(settings)
+    action = args.tags_command
+    if action == "list":
+        with make_session() as session:
+            rows = tags.filter_overview(
+                tags.tag_overview(session, settings.trust_source_tags), args.search, args.kind
+            )
+        _write(out, args.json, [row.to_dict() for row in rows], tags_text.overview_text(rows))
+    elif action == "history":
+        with make_session() as session:
+            events = tags.tag_history(session, args.name)
+        data = [{**asdict(event), "at": event.at.isoformat()} for event in events]
+        _write(out, args.json, data, tags_text.history_text(events))
+    elif action == "undo":
+        with make_session.begin() as session:
+            out.write(tags.undo(session, None, args.event) + "\n")
+    else:
+        message, function = TAG_ACTIONS[action]
+        names = [getattr(args, metavar.lower()) for metavar in TAG_ARGUMENTS[action]]
+        with make_session.begin() as session:
+            function(session, None, *names)
+        out.write(message.format(*names) + "\n")
+    return 0
+
+
+def _write(out: TextIO, as_json: bool, data: Any, text_: str) -> None:
+    if as_json:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(text_)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -442,6 +512,25 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--taxonomy-out", help="also write the taxonomy (tags.json) to this file")
     exp.set_defaults(handler=cmd_export)
 
+    tag_parser = commands.add_parser(
+        "tags", help="list and curate tags and candidate tags (merge, alias, promote, ...)"
+    )
+    tag_commands = tag_parser.add_subparsers(dest="tags_command", required=True, metavar="ACTION")
+    tag_list = tag_commands.add_parser("list", help="every tag and candidate with its counts")
+    tag_list.add_argument("--search", default="", help="only names or aliases containing this")
+    tag_list.add_argument("--kind", choices=("tag", "candidate"), help="only tags or candidates")
+    tag_list.add_argument("--json", action="store_true")
+    for action, metavars in TAG_ARGUMENTS.items():
+        sub = tag_commands.add_parser(action, help=TAG_ACTIONS[action][0].format(*metavars))
+        for metavar in metavars:
+            sub.add_argument(metavar.lower(), metavar=metavar)
+    history = tag_commands.add_parser("history", help="the events that touched a tag")
+    history.add_argument("name")
+    history.add_argument("--json", action="store_true")
+    undo = tag_commands.add_parser("undo", help="apply the inverse of a tag event")
+    undo.add_argument("event", type=int, help="event id, from tags history")
+    tag_parser.set_defaults(handler=cmd_tags)
+
     users = commands.add_parser("users", help="manage accounts")
     users_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     add = users_commands.add_parser("add", help="create an account")
@@ -544,7 +633,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         settings = load_settings()
         handler: Callable[[argparse.Namespace, Settings, TextIO], int] = args.handler
         return handler(args, settings, out)
-    except (io.InputError, auth.AuthError, UsageError, ConfigError) as error:
+    except (io.InputError, auth.AuthError, UsageError, ConfigError, tags.TagError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:
