@@ -319,6 +319,8 @@ def messy_catalogue(
                 variant = planted[tag][int(rng.integers(len(planted[tag])))]
                 variants_used[variant] = tag
                 tags.append(variant)
+            elif taxonomy[tag]["aliases"] and rng.random() < 0.2:
+                tags.append(taxonomy[tag]["aliases"][0])
             else:
                 tags.append(_noisy_spelling(tag, rng))
         if rng.random() < free_tag_rate:
