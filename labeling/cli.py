@@ -119,38 +119,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
 # --- tags ------------------------------------------------------------------------------------
 
 
-TAG_ACTIONS: dict[str, tuple[str, Callable[..., Any]]] = {
-    "create": ("created {0}", tags.create_tag),
-    "rename": ("renamed {0} to {1}", tags.rename_tag),
-    "alias-add": ("{1} is now an alias of {0}", tags.add_alias),
-    "alias-remove": ("removed alias {0}", tags.remove_alias),
-    "parent-set": ("{1} is now a parent of {0}", tags.set_parent),
-    "parent-remove": ("{1} is no longer a parent of {0}", tags.remove_parent),
-    "activate": ("activated {0}", lambda s, a, name: tags.set_active(s, a, name, True)),
-    "deactivate": ("deactivated {0}", lambda s, a, name: tags.set_active(s, a, name, False)),
-    "promote": ("promoted candidate {0} to a tag", tags.promote),
-    "demote": ("{0} is a candidate tag again", tags.demote),
-    "discard": ("discarded candidate {0}", tags.discard),
-    "merge": ("merged {0} into {1}; a retrain is queued", tags.merge),
-}
-
-
-TAG_ARGUMENTS = {
-    "create": ("NAME",),
-    "rename": ("OLD", "NEW"),
-    "alias-add": ("TAG", "ALIAS"),
-    "alias-remove": ("ALIAS",),
-    "parent-set": ("TAG", "PARENT"),
-    "parent-remove": ("TAG", "PARENT"),
-    "activate": ("NAME",),
-    "deactivate": ("NAME",),
-    "promote": ("CANDIDATE",),
-    "demote": ("TAG",),
-    "discard": ("CANDIDATE",),
-    "merge": ("SOURCE", "TARGET"),
-}
-
-
 def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     make_session = open_database(settings)
     action = args.tags_command
@@ -169,11 +137,9 @@ def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         with make_session.begin() as session:
             out.write(tags.undo(session, None, args.event) + "\n")
     else:
-        message, function = TAG_ACTIONS[action]
-        names = [getattr(args, metavar.lower()) for metavar in TAG_ARGUMENTS[action]]
+        names = [getattr(args, slot.lower()) for slot in tags.ACTIONS[action].arguments]
         with make_session.begin() as session:
-            function(session, None, *names)
-        out.write(message.format(*names) + "\n")
+            out.write(tags.run_action(session, None, action, *names) + "\n")
     return 0
 
 
@@ -520,10 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
     tag_list.add_argument("--search", default="", help="only names or aliases containing this")
     tag_list.add_argument("--kind", choices=("tag", "candidate"), help="only tags or candidates")
     tag_list.add_argument("--json", action="store_true")
-    for action, metavars in TAG_ARGUMENTS.items():
-        sub = tag_commands.add_parser(action, help=TAG_ACTIONS[action][0].format(*metavars))
-        for metavar in metavars:
-            sub.add_argument(metavar.lower(), metavar=metavar)
+    for action, spec in tags.ACTIONS.items():
+        sub = tag_commands.add_parser(action, help=spec.message.format(*spec.arguments))
+        for slot in spec.arguments:
+            sub.add_argument(slot.lower(), metavar=slot)
     history = tag_commands.add_parser("history", help="the events that touched a tag")
     history.add_argument("name")
     history.add_argument("--json", action="store_true")

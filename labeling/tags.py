@@ -566,3 +566,53 @@ def undo(session: Session, actor: audit.Actor | None, event_id: int) -> str:
         raise TagError(f"event {event_id} ({event.action}) has no inverse action")
     inverse()
     return f"undid: {describe(event.action, d)}"
+
+
+# --- actions by name, for the command line and the Tags page ------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    message: str  # what was done, formatted with the arguments
+    arguments: tuple[str, ...]  # what the action needs, in order
+    function: Any
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    "create": ActionSpec("created {0}", ("NAME",), create_tag),
+    "rename": ActionSpec("renamed {0} to {1}", ("OLD", "NEW"), rename_tag),
+    "alias-add": ActionSpec("{1} is now an alias of {0}", ("TAG", "ALIAS"), add_alias),
+    "alias-remove": ActionSpec("removed alias {0}", ("ALIAS",), remove_alias),
+    "parent-set": ActionSpec("{1} is now a parent of {0}", ("TAG", "PARENT"), set_parent),
+    "parent-remove": ActionSpec(
+        "{1} is no longer a parent of {0}", ("TAG", "PARENT"), remove_parent
+    ),
+    "activate": ActionSpec(
+        "activated {0}", ("NAME",), lambda s, a, name: set_active(s, a, name, True)
+    ),
+    "deactivate": ActionSpec(
+        "deactivated {0}", ("NAME",), lambda s, a, name: set_active(s, a, name, False)
+    ),
+    "promote": ActionSpec("promoted candidate {0} to a tag", ("CANDIDATE",), promote),
+    "demote": ActionSpec("{0} is a candidate tag again", ("TAG",), demote),
+    "discard": ActionSpec("discarded candidate {0}", ("CANDIDATE",), discard),
+    "merge": ActionSpec("merged {0} into {1}; a retrain is queued", ("SOURCE", "TARGET"), merge),
+}
+
+
+def run_action(session: Session, actor: audit.Actor | None, action: str, *names: str) -> str:
+    """Do one named action; returns the line that says what was done."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        raise TagError(f"unknown action {action!r}; choose one of: {', '.join(ACTIONS)}")
+    if len(names) != len(spec.arguments) or not all(name.strip() for name in names):
+        raise TagError(f"{action} needs {' and '.join(spec.arguments).lower()}")
+    names = tuple(name.strip() for name in names)
+    spec.function(session, actor, *names)
+    return spec.message.format(*names)
+
+
+def discard_identifiers(session: Session, actor: audit.Actor | None, names: list[str]) -> int:
+    """Discard a group of identifier-like candidates in one transaction (one event each, so
+    that each can be restored on its own); returns how many projects lost one."""
+    return sum(discard(session, actor, name) for name in names)

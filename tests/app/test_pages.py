@@ -98,7 +98,17 @@ def test_sidebar_lists_only_pages_the_role_may_open(app_as: Callable[[str], AppT
         ("manager", ["Home", "Model", "Insights"]),
         (
             "admin",
-            ["Home", "Annotate", "My history", "Review", "Model", "Insights", "Data", "Users"],
+            [
+                "Home",
+                "Annotate",
+                "My history",
+                "Review",
+                "Model",
+                "Insights",
+                "Data",
+                "Tags",
+                "Users",
+            ],
         ),
     ]:
         at = app_as(role)
