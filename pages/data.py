@@ -105,20 +105,33 @@ if catalogue_file is not None:
                 st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 st.subheader("Export")
-left, middle, right = st.columns(3)
+st.caption(
+    "The file is built when you click Download, through your signed-in session, and is not "
+    "kept: its one-time link is dropped by the next page runs, so no link to the catalogue "
+    "outlives the download."
+)
+left, middle = st.columns(2)
 export_format = left.selectbox("Format", io.FORMATS)
 status = middle.selectbox("Status", ["all", *STATUSES])
-if right.button("Prepare export"):
-    with database()() as session:
+make_session = database()
+
+
+def export_file() -> str:
+    """Runs when the admin clicks Download, not before: nothing of the catalogue is stored
+    in Streamlit's media store until then."""
+    with make_session() as session:
         rows = io.export_rows(
             session, config.trust_source_tags, None if status == "all" else status
         )
-    st.download_button(
-        f"Download {len(rows):,} projects",
-        io.render_export(rows, export_format),
-        file_name=f"labelloop-export.{export_format}",
-        icon=":material/download:",
-    )
+    return io.render_export(rows, export_format)
+
+
+st.download_button(
+    "Download export",
+    export_file,
+    file_name=f"labelloop-export.{export_format}",
+    icon=":material/download:",
+)
 
 st.subheader("Recent imports")
 with database()() as session:

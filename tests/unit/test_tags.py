@@ -250,3 +250,38 @@ def test_overview_counts_tags_and_candidates(catalogue: SessionFactory) -> None:
         "arxiv:2005.10872",
         "yolo-v4",
     ]
+
+
+def test_a_merge_reaches_every_place_a_label_is_read(catalogue: SessionFactory) -> None:
+    """Source tags, effective labels, export, the next training's labels and the Insights
+    counts all name the target after a merge, and none names the merged tag."""
+    from labeling.corpus import load_corpus
+    from labeling.insights import label_summary
+
+    act(catalogue, tags.promote, "yolo-v4")
+    with catalogue() as session:
+        before = label_summary(session, trust_source_tags=True)
+    assert (before.source_per_tag["yolo-v4"], before.source_per_tag["yolov4"]) == (2, 2)
+    act(catalogue, tags.merge, "yolo-v4", "yolov4")
+    with catalogue() as session:
+        summary = label_summary(session, trust_source_tags=True)
+        corpus = load_corpus(session, trust_source_tags=True, title_repeats=1)
+        states = all_label_states(session, trust_source_tags=True)
+        exported = io.export_rows(session, trust_source_tags=True)
+        source_names = set(
+            session.scalars(select(Tag.name).join(SourceTag, SourceTag.tag_id == Tag.id))
+        )
+    assert "yolo-v4" not in source_names
+    # projects 1, 2 (its resolution) and 3 carry yolov4; none carries yolo-v4 anywhere
+    assert (summary.source_per_tag["yolov4"], summary.effective_per_tag["yolov4"]) == (3, 3)
+    assert "yolo-v4" not in summary.source_per_tag and "yolo-v4" not in summary.effective_per_tag
+    training = [labels for labels in corpus.labels if labels is not None]
+    assert sum("yolov4" in labels for labels in training) == 3
+    assert not any("yolo-v4" in labels for labels in training)
+    assert sum("yolov4" in state.tags for state in states.values()) == 3
+    assert [row["tags"] for row in exported] == [
+        ["computer-vision", "yolov4"],
+        ["yolov4"],
+        ["yolov4"],
+        ["natural-language-processing"],
+    ]
