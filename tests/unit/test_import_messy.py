@@ -192,3 +192,26 @@ def test_nul_characters_are_removed_on_every_database(make_session: SessionFacto
         "title contains NUL characters; removed",
         "description contains NUL characters; removed",
     ]
+
+
+def test_candidates_are_left_out_of_insights_counts(
+    cli_env: Settings, make_session: SessionFactory, tmp_path: Path
+) -> None:
+    from collections import Counter
+
+    from labeling.insights import label_summary
+
+    projects = write(tmp_path, "messy.json", MESSY)
+    taxonomy = write(tmp_path, "tags.json", TAXONOMY)
+    code, _ = run(
+        "import", "--projects", projects, "--taxonomy", taxonomy, "--unknown-tags", "candidate"
+    )
+    assert code == 0
+    with make_session() as session:
+        summary = label_summary(session, trust_source_tags=True)
+        states = all_label_states(session, trust_source_tags=True).values()
+    assert summary.source_per_tag == Counter(
+        {"computer-vision": 1, "natural-language-processing": 1}
+    )
+    assert summary.effective_per_tag == Counter(tag for s in states for tag in s.tags)
+    assert summary.source_sizes == Counter({1: 2, 0: 1})
