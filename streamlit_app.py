@@ -23,6 +23,7 @@ PAGES = {
     "model": st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
     "insights": st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+    "tags": st.Page("pages/tags.py", title="Tags", icon=":material/sell:"),
     "users": st.Page("pages/users.py", title="Users", icon=":material/group:"),
 }
 

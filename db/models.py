@@ -102,6 +102,10 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A candidate is an unknown tag kept from an import: stored with the projects' source tags
+    # and counted, but inactive (not trained, not suggested) and left out of exported labels
+    # until an admin promotes, merges or discards it.
+    candidate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     aliases: Mapped[list[TagAlias]] = relationship(

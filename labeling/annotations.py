@@ -210,10 +210,11 @@ def latest_resolutions(session: Session) -> dict[int, frozenset[str]]:
 def source_tag_sets(session: Session) -> dict[int, frozenset[str]]:
     """Tag names are looked up in Python: joining them in SQL repeats each name once per
     project, which costs more than the lookup at 100,000 projects."""
-    names = dict(session.execute(select(Tag.id, Tag.name)).all())
+    names = dict(session.execute(select(Tag.id, Tag.name).where(Tag.candidate.is_(False))).all())
     sets: dict[int, set[str]] = defaultdict(set)
     for project_id, tag_id in session.execute(select(SourceTag.project_id, SourceTag.tag_id)):
-        sets[project_id].add(names[tag_id])
+        if tag_id in names:  # candidate tags are kept and counted, never labels
+            sets[project_id].add(names[tag_id])
     return {project_id: frozenset(tags) for project_id, tags in sets.items()}
 
 

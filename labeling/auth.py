@@ -32,6 +32,7 @@ PAGE_ACCESS: dict[str, frozenset[str]] = {
     "model": frozenset({"manager", "admin"}),
     "insights": frozenset({"manager", "admin"}),
     "data": frozenset({"admin"}),
+    "tags": frozenset({"admin"}),
     "users": frozenset({"admin"}),
 }
 

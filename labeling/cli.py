@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
 from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import auth, io, model_report, registry
+from labeling import auth, io, model_report, registry, tags, tags_text
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
@@ -66,13 +67,18 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     data = io.read_file_bytes(path, settings.max_import_bytes)
     file_format = args.format or io.detect_format(path.name)
     rejected: list[io.RejectedRow] | None = [] if args.skip_invalid else None
-    projects = io.parse_projects(data, path.name, file_format, settings.max_text_chars, rejected)
+    warnings: list[io.RowWarning] | None = None if args.strict else []
+    projects = io.parse_projects(
+        data, path.name, file_format, settings.max_text_chars, rejected, warnings
+    )
     _progress(f"validated {len(projects)} projects")
     taxonomy = None
     if args.taxonomy:
         taxonomy_path = Path(args.taxonomy)
         taxonomy = io.parse_taxonomy(
-            io.read_file_bytes(taxonomy_path, settings.max_import_bytes), taxonomy_path.name
+            io.read_file_bytes(taxonomy_path, settings.max_import_bytes),
+            taxonomy_path.name,
+            warnings,
         )
         _progress(f"taxonomy: {len(taxonomy)} tags")
     make_session = open_database(settings)
@@ -88,6 +94,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             taxonomy=taxonomy,
             rejected=rejected,
             taxonomy_filename=Path(args.taxonomy).name if args.taxonomy else "taxonomy",
+            warnings=warnings,
         )
     elapsed = time.perf_counter() - started
     if args.json:
@@ -113,6 +120,41 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         Path(args.taxonomy_out).write_text(json.dumps(taxonomy, indent=1) + "\n", encoding="utf-8")
         _progress(f"wrote {len(taxonomy)} tags to {args.taxonomy_out}")
     return 0
+
+
+# --- tags ------------------------------------------------------------------------------------
+
+
+def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    make_session = open_database(settings)
+    action = args.tags_command
+    if action == "list":
+        with make_session() as session:
+            rows = tags.filter_overview(
+                tags.tag_overview(session, settings.trust_source_tags), args.search, args.kind
+            )
+        _write(out, args.json, [row.to_dict() for row in rows], tags_text.overview_text(rows))
+    elif action == "history":
+        with make_session() as session:
+            events = tags.tag_history(session, args.name)
+        data = [{**asdict(event), "at": event.at.isoformat()} for event in events]
+        _write(out, args.json, data, tags_text.history_text(events))
+    elif action == "undo":
+        with make_session.begin() as session:
+            out.write(tags.undo(session, None, args.event) + "\n")
+    else:
+        names = [getattr(args, slot.lower()) for slot in tags.ACTIONS[action].arguments]
+        with make_session.begin() as session:
+            out.write(tags.run_action(session, None, action, *names) + "\n")
+    return 0
+
+
+def _write(out: TextIO, as_json: bool, data: Any, text_: str) -> None:
+    if as_json:
+        json.dump(data, out, indent=2)
+        out.write("\n")
+    else:
+        out.write(text_)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -446,7 +488,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--projects", required=True, help="Made With ML JSON, CSV or JSONL file")
     imp.add_argument("--taxonomy", help="tags.json: {tag: {aliases: [...], parents: [...]}}")
     imp.add_argument("--format", choices=io.FORMATS, help="file format (default: by extension)")
-    imp.add_argument("--unknown-tags", choices=("create", "ignore", "reject"), default="reject")
+    imp.add_argument(
+        "--unknown-tags",
+        choices=io.UNKNOWN_TAG_POLICIES,
+        default="reject",
+        help="tags in neither the taxonomy nor the database: keep them as candidate tags for an "
+        "admin to promote, merge or discard; create them as tags; drop them; or fail (default)",
+    )
+    imp.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on any problem, also those that only drop one value (an over-long or "
+        "malformed tag, a parent that names no tag, NUL characters)",
+    )
     imp.add_argument("--on-existing", choices=("skip", "update"), default="skip")
     imp.add_argument(
         "--skip-invalid",
@@ -462,6 +516,25 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", help="file to write (default: standard output)")
     exp.add_argument("--taxonomy-out", help="also write the taxonomy (tags.json) to this file")
     exp.set_defaults(handler=cmd_export)
+
+    tag_parser = commands.add_parser(
+        "tags", help="list and curate tags and candidate tags (merge, alias, promote, ...)"
+    )
+    tag_commands = tag_parser.add_subparsers(dest="tags_command", required=True, metavar="ACTION")
+    tag_list = tag_commands.add_parser("list", help="every tag and candidate with its counts")
+    tag_list.add_argument("--search", default="", help="only names or aliases containing this")
+    tag_list.add_argument("--kind", choices=("tag", "candidate"), help="only tags or candidates")
+    tag_list.add_argument("--json", action="store_true")
+    for action, spec in tags.ACTIONS.items():
+        sub = tag_commands.add_parser(action, help=spec.message.format(*spec.arguments))
+        for slot in spec.arguments:
+            sub.add_argument(slot.lower(), metavar=slot)
+    history = tag_commands.add_parser("history", help="the events that touched a tag")
+    history.add_argument("name")
+    history.add_argument("--json", action="store_true")
+    undo = tag_commands.add_parser("undo", help="apply the inverse of a tag event")
+    undo.add_argument("event", type=int, help="event id, from tags history")
+    tag_parser.set_defaults(handler=cmd_tags)
 
     users = commands.add_parser("users", help="manage accounts")
     users_commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
@@ -565,7 +638,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         settings = load_settings()
         handler: Callable[[argparse.Namespace, Settings, TextIO], int] = args.handler
         return handler(args, settings, out)
-    except (io.InputError, auth.AuthError, UsageError, ConfigError) as error:
+    except (io.InputError, auth.AuthError, UsageError, ConfigError, tags.TagError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:

@@ -298,6 +298,7 @@ def label_summary(session: Session, trust_source_tags: bool) -> LabelSummary:
             session.execute(
                 select(Tag.name, func.count())
                 .join(SourceTag, SourceTag.tag_id == Tag.id)
+                .where(Tag.candidate.is_(False))  # candidates are kept, never labels
                 .group_by(Tag.name)
             ).all()
         )
@@ -305,6 +306,8 @@ def label_summary(session: Session, trust_source_tags: bool) -> LabelSummary:
     per_project = (
         select(func.count().label("size"))
         .select_from(SourceTag)
+        .join(Tag, SourceTag.tag_id == Tag.id)
+        .where(Tag.candidate.is_(False))
         .group_by(SourceTag.project_id)
         .subquery()
     )
@@ -368,7 +371,7 @@ def _touched_source_sets(session: Session) -> dict[int, frozenset[str]]:
     rows = session.execute(
         select(SourceTag.project_id, Tag.name)
         .join(Tag, SourceTag.tag_id == Tag.id)
-        .where(SourceTag.project_id.in_(touched.scalar_subquery()))
+        .where(SourceTag.project_id.in_(touched.scalar_subquery()), Tag.candidate.is_(False))
     ).all()
     sets: dict[int, set[str]] = {}
     for project_id, name in rows:

@@ -1,8 +1,9 @@
-"""Import and export of catalogues: Made With ML JSON, CSV and JSONL, plus the tag taxonomy.
+"""Import and export of catalogues: writing parsed files to the database, and exporting the
+effective labels.
 
-Parsing is strict and reports the first problem as one line naming the file, the row and what
-is wrong, because a half-understood catalogue is worse than none. The database write is one
-transaction run by the caller: nothing is written until every row has been checked.
+Reading files lives in ``labeling.io_parse`` and the report in ``labeling.import_report``; both
+are re-exported here so that ``labeling.io`` stays the one name callers use. The database write
+is one transaction run by the caller: nothing is written until every row has been checked.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import delete, insert, select
@@ -23,109 +23,56 @@ from sqlalchemy.orm import Session
 from db.models import ImportBatch, Project, SourceTag, Tag, TagAlias, TagParent
 from labeling import audit
 from labeling.annotations import STATUSES, all_label_states
-from labeling.text import slugify_tag
+from labeling.import_report import (
+    TOP,
+    ImportReport,
+    RejectedRow,
+    RowWarning,
+    counts_by_size,
+    report_csv,
+    report_tables,
+    top,
+)
+from labeling.io_parse import (
+    FORMATS,
+    InputError,
+    RawProject,
+    TaxonomyEntry,
+    decode_utf8,
+    detect_format,
+    find_cycle,
+    parse_projects,
+    parse_taxonomy,
+    read_file_bytes,
+)
 
-FORMATS = ("json", "csv", "jsonl")
-UnknownTagPolicy = Literal["create", "ignore", "reject"]
+UnknownTagPolicy = Literal["candidate", "create", "ignore", "reject"]
+UNKNOWN_TAG_POLICIES: tuple[UnknownTagPolicy, ...] = ("candidate", "create", "ignore", "reject")
 ExistingPolicy = Literal["skip", "update"]
 EVAL_SHARE_PERCENT = 20
-MAX_TITLE_CHARS = 1_000
-MAX_ID_CHARS = 128
-MAX_TAGS_PER_PROJECT = 100
-MAX_TAG_CHARS = 100
-FORBIDDEN_TAG_CHARACTERS = (",", ";")
+
+__all__ = [
+    "FORMATS",
+    "ImportReport",
+    "InputError",
+    "RawProject",
+    "RejectedRow",
+    "RowWarning",
+    "TaxonomyEntry",
+    "decode_utf8",
+    "detect_format",
+    "find_cycle",
+    "parse_projects",
+    "parse_taxonomy",
+    "read_file_bytes",
+    "report_csv",
+    "report_tables",
+]
 
 
-class InputError(ValueError):
-    """A file LabelLoop cannot import as it is. The message is one line for the person who
-    has to fix the file: which file, where, and what is wrong."""
-
-    def __init__(self, filename: str, problem: str, location: str | None = None) -> None:
-        self.filename = filename
-        self.location = location
-        self.problem = problem
-        where = f"{filename}: {location}: " if location else f"{filename}: "
-        super().__init__(where + problem)
-
-
-@dataclass(frozen=True)
-class RawProject:
-    external_id: str
-    title: str
-    description: str
-    tags: tuple[str, ...]
-    location: str
-
-
-@dataclass(frozen=True)
-class TaxonomyEntry:
-    aliases: tuple[str, ...] = ()
-    parents: tuple[str, ...] = ()
-
-
-@dataclass
-class RejectedRow:
-    location: str
-    reason: str
-
-
-@dataclass
-class ImportReport:
-    filename: str
-    file_format: str
-    rows_read: int = 0
-    projects_added: int = 0
-    projects_updated: int = 0
-    projects_unchanged: int = 0
-    projects_skipped: int = 0
-    changed_existing: list[str] = field(default_factory=list)
-    tags_created: list[str] = field(default_factory=list)
-    tags_mapped_from_aliases: dict[str, str] = field(default_factory=dict)
-    unknown_tags: dict[str, int] = field(default_factory=dict)
-    unknown_tag_policy: str = "reject"
-    rows_rejected: list[RejectedRow] = field(default_factory=list)
-    taxonomy_tags_added: int = 0
-    batch_id: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary_lines(self) -> list[str]:
-        lines = [
-            f"Imported {self.filename} ({self.file_format}): {self.rows_read} rows read",
-            f"  projects added: {self.projects_added}, updated: {self.projects_updated}, "
-            f"unchanged: {self.projects_unchanged}, skipped (changed, kept as is): "
-            f"{self.projects_skipped}",
-            f"  tags created: {len(self.tags_created)}, taxonomy tags added: "
-            f"{self.taxonomy_tags_added}, aliases mapped: {len(self.tags_mapped_from_aliases)}",
-        ]
-        if self.tags_mapped_from_aliases:
-            mapped = ", ".join(
-                f"{a} -> {c}" for a, c in sorted(self.tags_mapped_from_aliases.items())
-            )
-            lines.append(f"  mapped: {mapped}")
-        if self.unknown_tags:
-            lines.append(
-                f"  unknown tags ({self.unknown_tag_policy}): {format_counts(self.unknown_tags)}"
-            )
-        if self.changed_existing:
-            shown = ", ".join(self.changed_existing[:10])
-            more = len(self.changed_existing) - 10
-            lines.append(
-                "  ids already present with different text or tags: "
-                + shown
-                + (f" (+{more} more)" if more > 0 else "")
-            )
-        for row in self.rows_rejected[:20]:
-            lines.append(f"  rejected {row.location}: {row.reason}")
-        if len(self.rows_rejected) > 20:
-            lines.append(f"  ... {len(self.rows_rejected) - 20} more rejected rows")
-        return lines
-
-
-def format_counts(counts: dict[str, int]) -> str:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{name} ({count})" for name, count in ordered)
+def format_counts(counts: dict[str, int], limit: int = TOP) -> str:
+    """Names with their counts, most frequent first, the first ``limit`` of them."""
+    return ", ".join(top([f"{name} ({count})" for name, count in counts_by_size(counts)], limit))
 
 
 def split_for(external_id: str) -> str:
@@ -136,331 +83,6 @@ def split_for(external_id: str) -> str:
 
 
 # --- reading files ---------------------------------------------------------------------------
-
-
-def detect_format(filename: str) -> str:
-    suffix = Path(filename).suffix.lower().lstrip(".")
-    if suffix in {"jsonl", "ndjson"}:
-        return "jsonl"
-    if suffix in FORMATS:
-        return suffix
-    raise InputError(
-        filename, f"unknown file type {suffix or '(none)'!r}; use .json, .csv or .jsonl"
-    )
-
-
-def read_file_bytes(path: Path, max_bytes: int) -> bytes:
-    if not path.exists():
-        raise InputError(str(path), "file not found")
-    if not path.is_file():
-        raise InputError(str(path), "not a file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise InputError(str(path), f"file is {size} bytes, over the {max_bytes}-byte limit")
-    return path.read_bytes()
-
-
-def decode_utf8(data: bytes, filename: str) -> str:
-    """UTF-8 only (a byte-order mark is accepted): guessing another encoding silently corrupts
-    names and descriptions."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise InputError(
-            filename,
-            f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8",
-            f"line {line}, column {column}",
-        ) from None
-
-
-def parse_projects(
-    data: bytes,
-    filename: str,
-    file_format: str | None = None,
-    max_text_chars: int = 20_000,
-    rejected: list[RejectedRow] | None = None,
-) -> list[RawProject]:
-    """Parse and validate a whole catalogue file. With ``rejected`` given, invalid rows are
-    collected there and left out instead of failing the file (file-level problems such as bad
-    syntax or duplicate ids always fail)."""
-    file_format = file_format or detect_format(filename)
-    text = decode_utf8(data, filename)
-    if file_format == "json":
-        records = list(_json_records(text, filename))
-    elif file_format == "jsonl":
-        records = list(_jsonl_records(text, filename))
-    elif file_format == "csv":
-        records = list(_csv_records(text, filename))
-    else:
-        raise InputError(
-            filename, f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}"
-        )
-    projects: list[RawProject] = []
-    first_seen: dict[str, str] = {}
-    for location, record in records:
-        try:
-            project = _validated_project(record, location, filename, max_text_chars)
-        except InputError as error:
-            if rejected is None:
-                raise
-            rejected.append(RejectedRow(location, error.problem))
-            continue
-        if project.external_id in first_seen:
-            raise InputError(
-                filename,
-                f"duplicate id {project.external_id!r} "
-                f"(first at {first_seen[project.external_id]})",
-                location,
-            )
-        first_seen[project.external_id] = location
-        projects.append(project)
-    return projects
-
-
-def _json_error(filename: str, error: json.JSONDecodeError, line_offset: int = 0) -> InputError:
-    return InputError(
-        filename,
-        f"not valid JSON: {error.msg}",
-        f"line {error.lineno + line_offset}, column {error.colno}",
-    )
-
-
-def _json_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _json_error(filename, error) from None
-    if isinstance(data, dict) and isinstance(data.get("projects"), list):
-        data = data["projects"]
-    if not isinstance(data, list):
-        raise InputError(filename, f"expected a JSON list of projects, found {type(data).__name__}")
-    for index, record in enumerate(data):
-        yield f"item {index}", record
-
-
-def _jsonl_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
-    # Split on newlines only: str.splitlines() also breaks at U+2028/U+2029/U+0085, which JSON
-    # allows unescaped inside strings (and our own export writes them so).
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if not line.strip():
-            continue
-        try:
-            yield f"line {number}", json.loads(line)
-        except json.JSONDecodeError as error:
-            raise _json_error(filename, error, line_offset=number - 1) from None
-
-
-def _csv_records(text: str, filename: str) -> Iterator[tuple[str, Any]]:
-    """Rows as dicts keyed by lower-cased header names, each with the line its record starts
-    on (a quoted field may span lines, and csv's own line counter lags behind on errors)."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as error:
-        raise InputError(filename, f"not valid CSV: {error}", "line 1") from None
-    if not header:
-        raise InputError(
-            filename, "empty CSV file: expected a header row id,title,description,tags"
-        )
-    names = [name.strip().lower() for name in header]
-    for required in ("id", "title"):
-        if required not in names:
-            raise InputError(filename, f"CSV header has no {required!r} column", "line 1")
-    start = reader.line_num + 1
-    while True:
-        location = f"line {start}"
-        try:
-            row = next(reader, None)
-        except csv.Error as error:
-            raise InputError(filename, f"not valid CSV: {error}", location) from None
-        if row is None:
-            return
-        start = reader.line_num + 1
-        if not row:
-            continue
-        if len(row) > len(names):
-            raise InputError(filename, "more fields than the header has", location)
-        record: dict[str, Any] = dict(zip(names, row, strict=False))
-        record["tags"] = _split_csv_tags(record.get("tags") or "")
-        yield location, record
-
-
-def _split_csv_tags(cell: str) -> list[str]:
-    separator = ";" if ";" in cell else ","
-    return [part.strip() for part in cell.split(separator) if part.strip()]
-
-
-def _validated_project(
-    record: Any, location: str, filename: str, max_text_chars: int
-) -> RawProject:
-    if not isinstance(record, dict):
-        raise InputError(filename, f"expected an object, found {type(record).__name__}", location)
-    raw_id = record.get("id")
-    if raw_id is None:
-        raise InputError(filename, "missing id", location)
-    if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
-        raise InputError(
-            filename, f"id must be a string or an integer, found {type(raw_id).__name__}", location
-        )
-    external_id = str(raw_id).strip()
-    if not external_id:
-        raise InputError(filename, "id is empty", location)
-    if len(external_id) > MAX_ID_CHARS:
-        raise InputError(filename, f"id is longer than {MAX_ID_CHARS} characters", location)
-    where = f"{location} (id {external_id})"
-    title = record.get("title")
-    if title is None:
-        raise InputError(filename, "missing title", where)
-    if not isinstance(title, str):
-        raise InputError(filename, f"title must be text, found {type(title).__name__}", where)
-    if not title.strip():
-        raise InputError(filename, "title is empty", where)
-    if len(title) > MAX_TITLE_CHARS:
-        raise InputError(
-            filename, f"title has {len(title)} characters, over the {MAX_TITLE_CHARS} limit", where
-        )
-    description = record.get("description")
-    if description is None:
-        description = ""
-    if not isinstance(description, str):
-        raise InputError(
-            filename, f"description must be text, found {type(description).__name__}", where
-        )
-    if len(description) > max_text_chars:
-        raise InputError(
-            filename,
-            f"description has {len(description)} characters, over the {max_text_chars} limit",
-            where,
-        )
-    tags = record.get("tags")
-    if tags is None:
-        tags = []
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise InputError(filename, "tags must be a list of strings", where)
-    if len(tags) > MAX_TAGS_PER_PROJECT:
-        raise InputError(filename, f"more than {MAX_TAGS_PER_PROJECT} tags", where)
-    slugs = _checked_slugs(tags, filename, where)
-    return RawProject(external_id, title.strip(), description.strip(), slugs, where)
-
-
-def _checked_slugs(names: list[str], filename: str, where: str) -> tuple[str, ...]:
-    """Normalised, de-duplicated tag names. Commas and semicolons are refused because they
-    separate tags in CSV, so such a tag could not survive an export and re-import."""
-    slugs: dict[str, None] = {}
-    for name in names:
-        slug = slugify_tag(name)
-        if not slug:
-            continue
-        if len(slug) > MAX_TAG_CHARS:
-            raise InputError(
-                filename, f"tag {slug[:30]!r}... is longer than {MAX_TAG_CHARS} characters", where
-            )
-        bad = [c for c in FORBIDDEN_TAG_CHARACTERS if c in slug]
-        if bad:
-            raise InputError(filename, f"tag {slug!r} contains {bad[0]!r}", where)
-        slugs[slug] = None
-    return tuple(slugs)
-
-
-def parse_taxonomy(data: bytes, filename: str) -> dict[str, TaxonomyEntry]:
-    """Made With ML's tags.json: ``{"tag": {"aliases": [...], "parents": [...]}}``. Names are
-    normalised; an alias that names two tags, or parents that form a cycle, are rejected."""
-    text = decode_utf8(data, filename)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise _json_error(filename, error) from None
-    if not isinstance(raw, dict):
-        raise InputError(
-            filename,
-            "expected a JSON object mapping tag -> {aliases, parents}, "
-            f"found {type(raw).__name__}",
-        )
-    taxonomy: dict[str, TaxonomyEntry] = {}
-    for raw_name, spec in raw.items():
-        names = _checked_slugs([raw_name], filename, f"tag {raw_name!r}")
-        if not names:
-            raise InputError(filename, "empty tag name", f"tag {raw_name!r}")
-        name = names[0]
-        spec = {} if spec is None else spec
-        if not isinstance(spec, dict):
-            raise InputError(
-                filename, "expected an object with aliases and parents", f"tag {name!r}"
-            )
-        entry = TaxonomyEntry(
-            aliases=_name_list(spec.get("aliases"), filename, f"tag {name!r}", "aliases"),
-            parents=_name_list(spec.get("parents"), filename, f"tag {name!r}", "parents"),
-        )
-        if name in taxonomy:
-            raise InputError(
-                filename, "tag listed twice (after normalising its name)", f"tag {name!r}"
-            )
-        taxonomy[name] = entry
-    _check_taxonomy(taxonomy, filename)
-    return taxonomy
-
-
-def _name_list(value: Any, filename: str, location: str, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise InputError(filename, f"{key} must be a list of strings", location)
-    return _checked_slugs(value, filename, location)
-
-
-def _check_taxonomy(taxonomy: dict[str, TaxonomyEntry], filename: str) -> None:
-    alias_owner: dict[str, str] = {}
-    for name, entry in taxonomy.items():
-        for alias in entry.aliases:
-            if alias in taxonomy and alias != name:
-                raise InputError(
-                    filename, f"alias {alias!r} is also a tag of its own", f"tag {name!r}"
-                )
-            if alias in alias_owner and alias_owner[alias] != name:
-                raise InputError(
-                    filename,
-                    f"alias {alias!r} is also an alias of {alias_owner[alias]!r}",
-                    f"tag {name!r}",
-                )
-            alias_owner[alias] = name
-        for parent in entry.parents:
-            if parent not in taxonomy:
-                raise InputError(
-                    filename, f"parent {parent!r} is not a tag in this file", f"tag {name!r}"
-                )
-    cycle = find_cycle({name: list(entry.parents) for name, entry in taxonomy.items()})
-    if cycle:
-        raise InputError(filename, "parents form a cycle: " + " -> ".join(cycle))
-
-
-def find_cycle(parents: dict[str, list[str]]) -> list[str] | None:
-    """Depth-first search over tag -> parents; returns one cycle as a path, or None."""
-    state: dict[str, int] = {}
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for parent in parents.get(node, []):
-            if state.get(parent) == 1:
-                return [*stack[stack.index(parent) :], parent]
-            if parent not in state:
-                found = visit(parent)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(parents):
-        if node not in state:
-            found = visit(node)
-            if found:
-                return found
-    return None
 
 
 # --- writing to the database -----------------------------------------------------------------
@@ -555,6 +177,7 @@ def import_catalogue(
     taxonomy: dict[str, TaxonomyEntry] | None = None,
     rejected: list[RejectedRow] | None = None,
     taxonomy_filename: str = "taxonomy",
+    warnings: list[RowWarning] | None = None,
 ) -> ImportReport:
     """Write a parsed catalogue. Runs inside the caller's transaction and raises InputError
     before anything is committed, so a rejected import leaves the database as it was."""
@@ -564,6 +187,7 @@ def import_catalogue(
         rows_read=len(projects) + len(rejected or []),
         unknown_tag_policy=unknown_tags,
         rows_rejected=list(rejected or []),
+        warnings=list(warnings or []),
     )
     if taxonomy:
         report.taxonomy_tags_added = apply_taxonomy(session, taxonomy, taxonomy_filename)
@@ -577,13 +201,20 @@ def import_catalogue(
             f"{format_counts(dict(unknown))}; "
             "import a taxonomy that has them, or use --unknown-tags create or ignore",
         )
-    if unknown and unknown_tags == "create":
-        for name in sorted(unknown):
-            tag = Tag(name=name, active=True)
-            session.add(tag)
-            session.flush()
-            index.ids[name] = tag.id
-        report.tags_created = sorted(unknown)
+    if unknown and unknown_tags in ("create", "candidate"):
+        candidate = unknown_tags == "candidate"
+        session.execute(
+            insert(Tag),
+            [
+                {"name": name, "active": not candidate, "candidate": candidate}
+                for name in sorted(unknown)
+            ],
+        )
+        index.ids = dict(session.execute(select(Tag.name, Tag.id)).all())
+        if candidate:
+            report.candidates_created = sorted(unknown)
+        else:
+            report.tags_created = sorted(unknown)
     batch = ImportBatch(
         filename=filename, file_format=file_format, created_by_id=actor.id if actor else None
     )
@@ -810,25 +441,3 @@ def preview_rows(projects: list[RawProject], limit: int) -> list[dict[str, str]]
         }
         for project in projects[:limit]
     ]
-
-
-def report_tables(report: ImportReport) -> dict[str, list[dict[str, Any]]]:
-    """The report's lists as tables, titled, leaving out the empty ones."""
-    tables = {
-        "Tags mapped from aliases": [
-            {"alias": alias, "tag": tag}
-            for alias, tag in sorted(report.tags_mapped_from_aliases.items())
-        ],
-        f"Unknown tags ({report.unknown_tag_policy})": [
-            {"tag": tag, "projects": count}
-            for tag, count in sorted(report.unknown_tags.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
-        "Tags created": [{"tag": tag} for tag in report.tags_created],
-        "Ids already present with different text or tags": [
-            {"id": external_id} for external_id in report.changed_existing
-        ],
-        "Rejected rows": [
-            {"row": row.location, "reason": row.reason} for row in report.rows_rejected
-        ],
-    }
-    return {title: rows for title, rows in tables.items() if rows}

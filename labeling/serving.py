@@ -423,7 +423,7 @@ def _source_tags(session: Session, project_id: int) -> tuple[str, ...]:
     names = session.scalars(
         select(Tag.name)
         .join(SourceTag, SourceTag.tag_id == Tag.id)
-        .where(SourceTag.project_id == project_id)
+        .where(SourceTag.project_id == project_id, Tag.candidate.is_(False))
         .order_by(Tag.name)
     )
     return tuple(names)

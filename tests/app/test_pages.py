@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.models import AuditEvent, Project, User
+from db.models import AuditEvent, Project, Tag, User
 from db.session import SessionFactory
 from labeling import auth, io
 from labeling.text import escape_markdown
@@ -98,7 +98,17 @@ def test_sidebar_lists_only_pages_the_role_may_open(app_as: Callable[[str], AppT
         ("manager", ["Home", "Model", "Insights"]),
         (
             "admin",
-            ["Home", "Annotate", "My history", "Review", "Model", "Insights", "Data", "Users"],
+            [
+                "Home",
+                "Annotate",
+                "My history",
+                "Review",
+                "Model",
+                "Insights",
+                "Data",
+                "Tags",
+                "Users",
+            ],
         ),
     ]:
         at = app_as(role)
@@ -152,12 +162,9 @@ def test_admin_data_page_lists_imports_and_prepares_an_export(
     history = at.dataframe[0].value
     assert list(history["file"]) == ["hostile.json"]
     assert list(history["added"]) == [1]
-    export_button = next(b for b in at.button if b.label == "Prepare export")
-    export_button.click().run()
-    assert not at.exception
     downloads = at.get("download_button")
-    assert len(downloads) == 1
-    assert "Download 1 projects" in downloads[0].proto.label
+    assert [d.proto.label for d in downloads] == ["Download export"]
+    assert downloads[0].proto.url == ""  # built on click (deferred), never stored before
 
 
 def test_admin_adds_a_user_and_changes_roles(
@@ -243,6 +250,25 @@ def test_data_page_bad_upload_shows_the_error_and_writes_nothing(
         assert session.scalars(select(Project)).all() == []
 
 
+def test_data_page_keeps_unknown_tags_as_candidates_and_lists_warnings(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    at = app_as("admin")
+    at.switch_page("pages/data.py").run()
+    long_tag = "x" * 120
+    payload = json.dumps([{"id": 1, "title": "A", "tags": ["zzz", long_tag]}]).encode()
+    at.main.file_uploader[0].upload("p.json", payload, "application/json").run()
+    assert "1 values will be dropped or cleaned" in at.warning[0].value
+    next(b for b in at.button if b.label == "Import").click().run()
+    assert at.success[0].value == "Import finished."
+    report = at.text[0].value
+    assert "  candidate tags created: 1" not in report  # counts are on the summary line
+    assert "  warnings (value dropped, import went on): 1" in report
+    assert "  unknown tags (candidate), by projects: 1" in report
+    with with_users() as session:
+        assert session.execute(select(Tag.name, Tag.candidate)).all() == [("zzz", True)]
+
+
 def test_data_page_unknown_tags_rejected_on_import(
     with_users: SessionFactory, app_as: Callable[[str], AppTest]
 ) -> None:
@@ -250,6 +276,7 @@ def test_data_page_unknown_tags_rejected_on_import(
     at.switch_page("pages/data.py").run()
     payload = b'[{"id": 1, "title": "A", "tags": ["zzz", "zzz2"]}]'
     at.main.file_uploader[0].upload("p.json", payload, "application/json").run()
+    at.main.selectbox[0].select("reject").run()
     next(b for b in at.button if b.label == "Import").click().run()
     assert at.error[0].value.startswith("Nothing was imported. ")
     assert "2 unknown tags" in at.error[0].value

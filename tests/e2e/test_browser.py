@@ -36,6 +36,7 @@ def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> Non
         "Model",
         "Insights",
         "Data",
+        "Tags",
         "Users",
     ]
 

@@ -675,6 +675,7 @@ def test_page_access_table() -> None:
         "model": frozenset({"manager", "admin"}),
         "insights": frozenset({"manager", "admin"}),
         "data": frozenset({"admin"}),
+        "tags": frozenset({"admin"}),
         "users": frozenset({"admin"}),
     }
     assert dict(auth.PAGE_ACCESS) == expected
@@ -686,7 +687,10 @@ def test_page_access_table() -> None:
         ("annotator", ["home", "annotate", "history"]),
         ("reviewer", ["home", "annotate", "history", "review"]),
         ("manager", ["home", "model", "insights"]),
-        ("admin", ["home", "annotate", "history", "review", "model", "insights", "data", "users"]),
+        (
+            "admin",
+            ["home", "annotate", "history", "review", "model", "insights", "data", "tags", "users"],
+        ),
         ("nobody", []),
     ],
 )
@@ -694,7 +698,7 @@ def test_pages_for_role(role: str, pages: list[str]) -> None:
     assert auth.pages_for(role) == pages
 
 
-@pytest.mark.parametrize("page", ["data", "users"])
+@pytest.mark.parametrize("page", ["data", "tags", "users"])
 @pytest.mark.parametrize("role", ["annotator", "reviewer", "manager"])
 def test_only_admin_can_open_data_and_users(role: str, page: str) -> None:
     assert auth.can_open(role, page) is False

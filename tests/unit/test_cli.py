@@ -100,13 +100,15 @@ def test_import_with_taxonomy_prints_the_report(cli_env: Settings) -> None:
     code, out = run("import", "--projects", PROJECTS, "--taxonomy", TAXONOMY)
     assert code == 0
     lines = out.splitlines()
-    assert lines[:4] == [
+    assert lines[:6] == [
         "Imported small_projects.json (json): 3 rows read",
         "  projects added: 3, updated: 0, unchanged: 0, skipped (changed, kept as is): 0",
-        "  tags created: 0, taxonomy tags added: 5, aliases mapped: 2",
-        "  mapped: forecasting -> time-series, nlp -> natural-language-processing",
+        "  tags created: 0, candidate tags created: 0, taxonomy tags added: 5, aliases mapped: 2",
+        "  aliases mapped to their tag: 2",
+        "    forecasting -> time-series",
+        "    nlp -> natural-language-processing",
     ]
-    assert lines[4].startswith("  took ")
+    assert lines[6].startswith("  took ")
 
 
 def test_import_stores_projects_and_tags(cli_env: Settings, make_session: SessionFactory) -> None:

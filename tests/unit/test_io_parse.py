@@ -15,6 +15,7 @@ from labeling.io import (
     InputError,
     RawProject,
     RejectedRow,
+    RowWarning,
     TaxonomyEntry,
     detect_format,
     parse_projects,
@@ -163,8 +164,13 @@ def test_json_object_with_projects_list_is_accepted() -> None:
     assert [p.external_id for p in projects] == ["1"]
 
 
-def test_empty_json_list_gives_no_projects() -> None:
-    assert parsed("[]") == []
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [("[]", "p.json"), ('{"projects": []}', "p.json"), ("", "p.jsonl"), ("\n\n", "p.jsonl"),
+     ("id,title\n", "p.csv")],
+)  # fmt: skip
+def test_a_file_without_projects_is_an_error(data: str, filename: str) -> None:
+    assert error_of(data, filename) == f"{filename}: no projects in the file; nothing was imported"
 
 
 # --- JSONL -----------------------------------------------------------------------------------
@@ -639,3 +645,118 @@ def test_taxonomy_invalid_json() -> None:
     assert taxonomy_error('{"a": {}') == (
         "tags.json: line 1, column 9: not valid JSON: Expecting ',' delimiter"
     )
+
+
+# --- values dropped with a warning, or rejected in strict mode ---------------------------------
+
+LONG_TAG = "this is a sentence pasted into the tag field " * 3
+
+
+def warned(data: str, filename: str = "p.json") -> tuple[list[RawProject], list[str]]:
+    warnings: list[RowWarning] = []
+    projects = parse_projects(data.encode("utf-8"), filename, warnings=warnings)
+    return projects, [str(w) for w in warnings]
+
+
+def test_over_long_tag_is_dropped_with_a_warning_naming_the_row() -> None:
+    projects, warnings = warned(json.dumps([{"id": 7, "title": "t", "tags": ["nlp", LONG_TAG]}]))
+    assert projects[0].tags == ("nlp",)
+    assert warnings == [
+        "p.json: item 0 (id 7): tag 'this-is-a-sentence-pasted-into'... is longer than 100 "
+        "characters; dropped"
+    ]
+
+
+def test_over_long_tag_fails_the_file_in_strict_mode() -> None:
+    items = [{"id": 7, "title": "t", "tags": ["nlp", LONG_TAG]}]
+    assert error_of(json.dumps(items)) == (
+        "p.json: item 0 (id 7): tag 'this-is-a-sentence-pasted-into'... is longer than 100 "
+        "characters"
+    )
+
+
+def test_malformed_tags_are_dropped_with_warnings() -> None:
+    items = [{"id": "a", "title": "t", "tags": ["x,y", "ok", "bell\x07", "#marketing#bank"]}]
+    projects, warnings = warned(json.dumps(items))
+    assert projects[0].tags == ("ok", "#marketing#bank")
+    assert warnings == [
+        "p.json: item 0 (id a): tag 'x,y' contains ','; dropped",
+        "p.json: item 0 (id a): tag 'bell\\x07' contains a control character; dropped",
+    ]
+
+
+def test_nul_characters_in_text_are_removed_with_a_warning() -> None:
+    items = [{"id": 1, "title": "a\x00b", "description": "c\x00\x00d", "tags": ["n\x00lp"]}]
+    projects, warnings = warned(json.dumps(items))
+    assert (projects[0].title, projects[0].description, projects[0].tags) == ("ab", "cd", ())
+    assert warnings == [
+        "p.json: item 0 (id 1): title contains NUL characters; removed",
+        "p.json: item 0 (id 1): description contains NUL characters; removed",
+        "p.json: item 0 (id 1): tag 'n\\x00lp' contains a control character; dropped",
+    ]
+    assert error_of(json.dumps(items)) == "p.json: item 0 (id 1): title contains NUL characters"
+
+
+def test_taxonomy_parent_naming_no_tag_is_dropped_with_a_warning() -> None:
+    warnings: list[RowWarning] = []
+    text = json.dumps({"a": {"parents": ["zzz", "b"]}, "b": {}, "c": {"aliases": [LONG_TAG]}})
+    taxonomy = parse_taxonomy(text.encode(), "tags.json", warnings)
+    assert taxonomy == {
+        "a": TaxonomyEntry(parents=("b",)),
+        "b": TaxonomyEntry(),
+        "c": TaxonomyEntry(),
+    }
+    assert [str(w) for w in warnings] == [
+        "tags.json: tag 'c': tag 'this-is-a-sentence-pasted-into'... is longer than 100 "
+        "characters; dropped",
+        "tags.json: tag 'a': parent 'zzz' is not a tag in this file; dropped",
+    ]
+
+
+# --- hostile files: one line naming file and row, never a traceback ----------------------------
+
+
+def test_deeply_nested_json_is_a_one_line_error() -> None:
+    assert error_of("[" * 100_000 + "]" * 100_000) == (
+        "p.json: line 1, column 100000: JSON nested 100000 levels deep; a catalogue needs at most 3"
+    )
+
+
+def test_deeply_nested_jsonl_line_names_its_line() -> None:
+    data = '{"id": 1, "title": "a"}\n' + '{"id": 2, "title": ' + "[" * 100_000 + "\n"
+    assert error_of(data, "p.jsonl") == (
+        "p.jsonl: line 2, column 100019: JSON nested 100001 levels deep; a catalogue needs at "
+        "most 3"
+    )
+
+
+def test_deeply_nested_taxonomy_is_a_one_line_error() -> None:
+    assert taxonomy_error('{"a": ' + "[" * 100_000).startswith("tags.json: line 1, column")
+
+
+def test_id_with_5000_digits_is_a_one_line_error() -> None:
+    data = '[{"id": 1, "title": "a"},\n {"id": ' + "9" * 5000 + ', "title": "b"}]'
+    assert error_of(data) == (
+        "p.json: line 2, column 9: a number has more than 4300 digits; write long ids as text"
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw_id", "shown"),
+    [
+        ("a\nb", "'a\\nb'"),
+        ("\x1b[31mred\x1b[0m", "'\\x1b[31mred\\x1b[0m'"),
+        ("x\u202ey", "'x\\u202ey'"),
+    ],
+)
+def test_id_with_control_characters_is_rejected_and_shown_escaped(raw_id: str, shown: str) -> None:
+    message = error_of(json.dumps([{"id": raw_id, "title": "t"}]))
+    assert message == f"p.json: item 0: id {shown} contains a control character"
+    assert message.isprintable()
+
+
+def test_control_characters_are_escaped_in_every_message() -> None:
+    message = error_of(json.dumps([{"id": 1, "title": 5}, {"id": 1}]).replace("5", '"\\u001b"'))
+    assert message.isprintable()
+    duplicate = error_of(json.dumps([{"id": "é\x1b", "title": "t"}]))
+    assert "\x1b" not in duplicate and "é" in duplicate

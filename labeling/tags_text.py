@@ -1,0 +1,34 @@
+"""Plain-text reports of the tag vocabulary for the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from labeling.import_report import visible
+from labeling.tags import TagEvent, TagInfo
+
+
+def overview_text(rows: Sequence[TagInfo]) -> str:
+    candidates = sum(row.kind == "candidate" for row in rows)
+    lines = [
+        f"{len(rows) - candidates} tags, {candidates} candidates",
+        f"{'name':<32} {'kind':<9} {'active':<6} {'source':>7} {'effect.':>7} {'predict.':>8}"
+        "  aliases / parents",
+    ]
+    for row in rows:
+        links = f"{', '.join(row.aliases) or '-'} / {', '.join(row.parents) or '-'}"
+        lines.append(
+            f"{visible(row.name):<32} {row.kind:<9} {'yes' if row.active else 'no':<6} "
+            f"{row.source:>7} {row.effective:>7} {row.predicted:>8}  {visible(links)}".rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def history_text(events: Sequence[TagEvent]) -> str:
+    if not events:
+        return "no events\n"
+    return "".join(
+        f"{event.id:>6}  {event.at:%Y-%m-%d %H:%M}  {visible(event.actor):<16} "
+        f"{visible(event.summary)}\n"
+        for event in events
+    )

@@ -1,0 +1,81 @@
+"""An admin imports a messy file on the Data page, reads its warnings, merges the suggested
+variant on the Tags page, and the export (built on click) shows the canonical tag; the
+export's download link is gone after the next page runs, so it cannot be fetched without the
+session."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.conftest import open_page, sign_in, wait_idle
+
+MESSY = [
+    {"id": "messy-1", "title": "Pallet finder", "tags": ["object-detections", "x" * 120]},
+    {"id": "messy-2", "title": "Shelf counter", "tags": ["Object Detections"]},
+    {"id": "messy-3", "title": "Paper", "tags": ["arxiv:2005.10872"]},
+]
+
+
+def test_admin_imports_messy_file_merges_a_variant_and_exports_the_canonical_tag(
+    page, tmp_path: Path
+) -> None:
+    sign_in(page, "demo-admin")
+    open_page(page, "Data", "Import a catalogue")
+    upload = tmp_path / "messy.json"
+    upload.write_text(json.dumps(MESSY))
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(
+        str(upload)
+    )
+    page.get_by_text("Preview: 3 valid projects").wait_for()
+    wait_idle(page)
+    assert (
+        "1 values will be dropped or cleaned" in page.get_by_test_id("stAlert").first.inner_text()
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.get_by_text("Import finished.").wait_for()
+    wait_idle(page)
+    report = page.get_by_test_id("stText").filter(has_text="projects added").inner_text()
+    assert "candidate tags created: 2" in report
+    assert "warnings (value dropped, import went on): 1" in report
+    assert (
+        "item 0 (id messy-1): tag 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... is longer than 100" in report
+    )
+    assert "object-detections (2)" in report
+
+    open_page(page, "Tags", "Merge suggestions")
+    row = page.get_by_test_id("stHorizontalBlock").filter(
+        has_text="object-detections → object-detection"
+    )
+    assert "same normalised form as object-detection" in row.inner_text()
+    row.get_by_role("button", name="Merge").click()
+    page.get_by_text("merged object-detections into object-detection").wait_for()
+    wait_idle(page)
+
+    open_page(page, "Data", "Import a catalogue")
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Download export").click()
+    download = caught.value
+    exported = {str(row["id"]): row for row in json.loads(Path(download.path()).read_text())}
+    assert exported["messy-1"]["tags"] == ["object-detection"]
+    assert exported["messy-2"]["tags"] == ["object-detection"]
+    assert exported["messy-3"]["tags"] == []  # the identifier is a candidate, not a label
+
+    assert "/media/" in download.url
+    assert _status(download.url) == 200  # until the next page runs sweep it
+    for format_ in ("csv", "json"):  # two page runs sweep the generated file
+        page.get_by_test_id("stSelectbox").filter(has_text="Format").click()
+        page.get_by_role("option", name=format_, exact=True).click()
+        wait_idle(page)
+    assert _status(download.url) == 404
+
+
+def _status(url: str) -> int:
+    """The HTTP status of a plain request: no cookie, no Streamlit session."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
