@@ -211,6 +211,14 @@ class ModelVersion(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The serving version is the ready one promoted last; a ready version never promoted is
+    # held (``promotion`` says why). See labeling.registry.current_version.
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    promotion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Predicted tag sets on the evaluation projects, so any two versions can be re-scored on
+    # today's labels; deferred because it is large and only the training job and comparisons
+    # read it.
+    eval_predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
 
 class Prediction(Base):
