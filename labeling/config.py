@@ -37,6 +37,8 @@ class Settings:
     lease_minutes: int = 10
     retrain_every: int = 25
     label_errors: bool = True
+    min_eval_support: int = 10
+    promotion_rule: str = "not_worse"
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -112,4 +114,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lease_minutes=_positive_int(env, "LABELLOOP_LEASE_MINUTES", 10),
         retrain_every=_positive_int(env, "LABELLOOP_RETRAIN_EVERY", 25),
         label_errors=_bool(env, "LABELLOOP_LABEL_ERRORS", True),
+        min_eval_support=_positive_int(env, "LABELLOOP_MIN_EVAL_SUPPORT", 10),
+        promotion_rule=_choice(
+            env, "LABELLOOP_PROMOTION_RULE", ("not_worse", "better", "always"), "not_worse"
+        ),
     )

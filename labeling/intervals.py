@@ -102,7 +102,11 @@ def _bounds(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _figure(value: float, low: float, high: float) -> dict[str, float]:
-    return {"value": round(float(value), 4), "low": round(float(low), 4), "high": round(float(high), 4)}
+    return {
+        "value": round(float(value), 4),
+        "low": round(float(low), 4),
+        "high": round(float(high), 4),
+    }
 
 
 def metric_intervals(
@@ -124,8 +128,7 @@ def metric_intervals(
     return {
         "n": int(n),
         "overall": {
-            key: _figure(point[key][0], bounds[key][0][()], bounds[key][1][()])
-            for key in OVERALL
+            key: _figure(point[key][0], bounds[key][0][()], bounds[key][1][()]) for key in OVERALL
         },
         "per_class": {
             tag: {

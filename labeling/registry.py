@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Annotation, ModelVersion, Prediction, Tag, User, utcnow
 from db.session import SessionFactory
-from labeling import audit, label_errors
+from labeling import assessment, audit, label_errors, promotion
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
 from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, label_matrix
@@ -242,6 +242,8 @@ def train_version(
         probabilities = model.predict_proba_texts(corpus.texts)
         scores = _scores(settings, model, probabilities)
         errors = _label_errors_by_row(corpus, model, report) if settings.label_errors else {}
+        assessed = _assess(make_session, version_id, corpus, model, probabilities, settings)
+        evaluation.update(assessed.metrics)
         report("saving", 95)
         write_artifact_atomically(model, path)
         _finish_ready(
@@ -256,6 +258,14 @@ def train_version(
             snapshot,
             str(path),
             time.perf_counter() - started,
+        )
+        promotion.decide_after_training(
+            make_session,
+            version_id,
+            assessed.eval_set,
+            assessed.predicted,
+            settings.promotion_rule,
+            settings.min_eval_support,
         )
     except Exception as error:  # any failure must end as a failed version, never a crash
         path.unlink(missing_ok=True)
@@ -301,6 +311,30 @@ def _fit_and_evaluate(
         evaluation = {"overall": {"projects": 0}, "per_class": {}}
     evaluation["not_enough_data"] = model.not_enough_data
     return model, evaluation, snapshot
+
+
+def _assess(
+    make_session: SessionFactory,
+    version_id: int,
+    corpus: CorpusRows,
+    model: TagModel,
+    probabilities: np.ndarray,
+    settings: Settings,
+) -> assessment.TrainingAssessment:
+    """Intervals on all and verified labels, the rules baseline and the history re-scored on
+    today's labels (labeling.assessment): computed here so the Model page only reads them."""
+    with make_session() as session:
+        return assessment.assess_in_training(
+            session,
+            corpus.ids,
+            corpus.texts,
+            corpus.splits,
+            corpus.labels,
+            model.decide(probabilities),
+            model.tags,
+            version_id,
+            settings.min_eval_support,
+        )
 
 
 LabelErrors = dict[int, tuple[float, dict[str, dict[str, float]] | None]]
@@ -454,16 +488,20 @@ def _finish_failed(
 
 
 def _drop_old_predictions(session: Session) -> None:
-    """Only the newest ready versions' scores are kept; older ones would only grow the table."""
-    kept = (
-        select(ModelVersion.id)
-        .where(ModelVersion.status == "ready")
-        .order_by(ModelVersion.id.desc())
-        .limit(KEPT_PREDICTION_VERSIONS)
-    )
-    session.execute(
-        delete(Prediction).where(Prediction.model_version_id.not_in(kept.scalar_subquery()))
-    )
+    """Only the newest ready versions' scores and the serving one's are kept; older ones
+    would only grow the table."""
+    kept = [
+        *session.scalars(
+            select(ModelVersion.id)
+            .where(ModelVersion.status == "ready")
+            .order_by(ModelVersion.id.desc())
+            .limit(KEPT_PREDICTION_VERSIONS)
+        )
+    ]
+    serving = current_version(session)
+    if serving is not None:
+        kept.append(serving.id)
+    session.execute(delete(Prediction).where(Prediction.model_version_id.not_in(kept)))
 
 
 def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:
@@ -493,13 +531,9 @@ def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:
 
 
 def current_version(session: Session) -> ModelVersion | None:
-    """The newest ready version: what the app serves, whatever is queued, training or failed."""
-    return session.scalar(
-        select(ModelVersion)
-        .where(ModelVersion.status == "ready")
-        .order_by(ModelVersion.id.desc())
-        .limit(1)
-    )
+    """The serving version: the ready one promoted last (labeling.promotion), whatever is
+    queued, training, failed or held; serving, suggestions and label-error order follow it."""
+    return promotion.serving_version(session)
 
 
 def list_versions(session: Session) -> list[ModelVersion]:
