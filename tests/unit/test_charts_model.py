@@ -35,7 +35,8 @@ def _tooltips(encoding: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_per_class_chart_bars_dots_and_not_enough_data_notes() -> None:
     shown = metrics.sorted_per_class(PER_CLASS, "Weakest F1 first")
     spec = charts.per_class_chart(shown).to_dict()
-    bars, dots, notes = spec["layer"]
+    bars, whiskers, dots, notes = spec["layer"]
+    assert whiskers["mark"]["type"] == "rule"
     assert bars["mark"]["type"] == "bar" and dots["mark"]["type"] == "point"
     assert notes["mark"]["type"] == "text"
     assert bars["encoding"]["x"]["field"] == "f1"

@@ -134,10 +134,11 @@ def test_csv_has_readable_headings_and_marks_tags_without_data() -> None:
     frame = metrics.per_class_frame(_metrics(), {"a": 0.4}, {"d": 2})
     lines = metrics.per_class_csv(frame).decode().splitlines()
     assert lines[0] == (
-        "Tag,Precision,Recall,F1,Evaluation projects,F1 change,Threshold,Training projects,Note"
+        "Tag,F1,F1 low (95%),F1 high (95%),Precision,Recall,Evaluation projects,Rules F1,"
+        "Model vs rules,F1 change,Change vs serving version,Threshold,Training projects,Note"
     )
-    assert lines[1] == "a,1.0000,0.6667,0.8000,3,,0.4000,0,"
-    assert lines[4] == "d,,,,,,,2,not enough data (2 training projects)"
+    assert lines[1] == "a,0.8000,,,1.0000,0.6667,3,,,,,0.4000,0,"
+    assert lines[4] == "d,,,,,,,,,,,,2,not enough data (2 training projects)"
 
 
 def test_overall_history_follows_ready_versions_with_scikit_learn_averages() -> None:
