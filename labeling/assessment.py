@@ -267,3 +267,37 @@ def assess_in_training(
         }
     )
     return TrainingAssessment(eval_set, predicted, metrics)
+
+
+class ComparisonError(ValueError):
+    """Two versions that cannot be compared on today's labels; shown to the person."""
+
+
+def _decisions_of(
+    session: Session, version_id: int, eval_set: EvalSet
+) -> tuple[dict[int, frozenset[str]], list[str]]:
+    if version_id == baseline.VERSION:
+        return rules_predictions(baseline.load_rules(session), eval_set), []
+    version = session.get(ModelVersion, version_id)
+    if version is None or version.status != "ready":
+        raise ComparisonError(f"version {version_id} is not a ready model version")
+    decisions = aligned(eval_set, version.eval_predictions)
+    if decisions is None:
+        raise ComparisonError(
+            f"version {version_id} was trained before evaluation decisions were stored; "
+            "it cannot be re-scored on today's labels"
+        )
+    return decisions, list(version.thresholds or {})
+
+
+def compare_versions(
+    session: Session, a: int, b: int, trust_source_tags: bool, min_support: int
+) -> dict[str, Any]:
+    """b minus a on the same evaluation projects and today's labels (0 is the rules), all and
+    verified labels, paired; on the tags either model knows (the rules are scored on the
+    model's tags)."""
+    eval_set = load_eval_set(session, trust_source_tags)
+    before, tags_a = _decisions_of(session, a, eval_set)
+    after, tags_b = _decisions_of(session, b, eval_set)
+    tags = sorted(set(tags_a) | set(tags_b))
+    return {"a": a, "b": b, **paired(eval_set, before, after, tags, min_support)}

@@ -106,7 +106,8 @@ def per_class_frame(
         frame[column] = frame[column].astype(float)
     frame["support"] = frame["support"].astype("Int64")
     frame["measured"] = frame["measured"].astype(bool)
-    frame[["vs_rules", "change_verdict"]] = frame[["vs_rules", "change_verdict"]].fillna("")
+    for column in ("vs_rules", "change_verdict"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
     return frame.sort_values("tag", ignore_index=True)
 
 
@@ -543,3 +544,7 @@ def duration_text(seconds: float) -> str:
 
 def when_text(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def version_name(version_id: int) -> str:
+    return "rules (v0)" if version_id == baseline.VERSION else f"v{version_id}"

@@ -114,39 +114,50 @@ def test_trained_model_tables_show_the_stored_numbers(
         "Training projects",
         "Evaluation projects",
     ]
+    # Two trainings on the same labels tie; the default rule serves a tie and says so.
+    assert current.id == 2 and current.promoted_at is not None
+    assert "the rule 'not_worse' serves a tie" in current.promotion["reason"]
     assert at.metric[0].value == str(current.id)
     assert at.metric[1].value == f"{current.metrics['overall']['weighted_f1']:.3f}"
     assert at.metric[2].value == f"{current.label_snapshot['train_projects']:,}"
+    assert at.metric[3].value == "55"
+    assert "can't tell vs v1" in at.metric[1].delta
 
-    per_class = at.dataframe[0].value
-    expected = metrics.sorted_per_class(metrics.version_per_class(current), "Weakest F1 first")
-    assert per_class["Tag"].tolist() == expected["tag"].tolist()
-    assert per_class["F1"].tolist() == pytest.approx(expected["f1"].tolist(), nan_ok=True)
-    weakest = per_class.iloc[0]
-    stored = current.metrics["per_class"][weakest["Tag"]]
-    assert weakest["F1"] == pytest.approx(stored["f1"])
-    assert weakest["Evaluation projects"] == stored["support"]
-    assert weakest["Threshold"] == pytest.approx(current.thresholds[weakest["Tag"]])
-    measured = [v for v in current.metrics["per_class"].values() if v["support"] > 0]
-    assert weakest["F1"] == min(v["f1"] for v in measured)
+    overall = at.dataframe[0].value.set_index("Metric")
+    assert overall.loc["Weighted F1", "Evaluation projects"] == 55
+    assert overall.loc["Weighted F1", "vs v1"].startswith("can't tell (+0.000")
 
-    at.selectbox[0].select("Tag name").run()
-    by_name = at.dataframe[0].value
-    assert by_name["Tag"].tolist() == (
-        metrics.sorted_per_class(metrics.version_per_class(current), "Tag name")["tag"].tolist()
+    per_class = at.dataframe[1].value
+    expected = metrics.sorted_per_class(
+        metrics.version_per_class(current, "all", 10), "Weakest F1 first"
     )
-    rated = by_name[by_name["Note"] == ""]["Tag"].tolist()
-    assert rated == sorted(rated) and len(rated) == len(measured)
+    assert per_class["Tag"].tolist() == expected["tag"].tolist()
+    stored = current.metrics["intervals"]["all"]["per_class"]
+    few = per_class[per_class["Evaluation projects"] < 10]
+    assert len(few) > 0 and few["F1"].isna().all()
+    assert few["Note"].str.startswith("too few evaluation projects to tell").all()
+    enough = per_class[per_class["Evaluation projects"] >= 10]
+    assert len(enough) > 0
+    for _, row in enough.iterrows():
+        assert row["F1"] == pytest.approx(current.metrics["per_class"][row["Tag"]]["f1"])
+        figure = stored[row["Tag"]]["f1"]
+        assert (row["F1 low (95%)"], row["F1 high (95%)"]) == (figure["low"], figure["high"])
+        assert row["F1 low (95%)"] <= row["F1"] <= row["F1 high (95%)"]
 
-    table = at.dataframe[1].value
+    at.radio[0].set_value("verified").run()
+    assert at.metric[3].value == "0"
+    assert any("too few to tell" in info.value for info in at.info)
+
+    table = at.dataframe[2].value
     assert table["Version"].tolist() == [v.id for v in versions]
     assert table["Weighted F1"].tolist() == pytest.approx(
         [v.metrics["overall"]["weighted_f1"] for v in versions]
     )
-    overall = at.dataframe[2].value.set_index("Metric")
-    assert overall.loc["Weighted F1", "Change"] == pytest.approx(
-        current.metrics["deltas"]["overall"]["weighted_f1"]
-    )
+    at.radio[0].set_value("all").run()
+    next(b for b in at.button if b.label == "Compare on today's labels").click().run()
+    compared = at.dataframe[3].value.set_index("Metric")
+    assert compared.loc["Weighted F1", "Verdict"] == "can't tell"
+    assert compared.loc["Weighted F1", "Change"] == 0
 
     at = _open(at, "insights")
     assert at.title[0].value == "Insights"
