@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.models import ModelVersion, User
+from db.models import AuditEvent, ModelVersion, Prediction, User
 from db.session import SessionFactory
-from labeling import insights, io, metrics, registry
+from labeling import assessment, insights, io, metrics, promotion, registry
 from labeling.config import load_settings
 from labeling.synthetic import DEMO_DIR
 from labeling.text import escape_markdown
@@ -181,8 +181,7 @@ def test_admin_sees_both_pages_with_a_model(
     assert at.title[0].value == "Model" and not at.error
     assert "Versions" in [s.value for s in at.subheader]
     assert any(
-        i.value.startswith("This is the first version: there is no previous version")
-        for i in at.info
+        i.value == "There is no earlier version compared on the same labels yet." for i in at.info
     )
     at = _open(at, "insights")
     assert [s.value for s in at.subheader] == [
@@ -203,3 +202,62 @@ def test_insights_shows_the_agreement_summary(
     metrics_shown = {m.label: m.value for m in at.metric}
     assert metrics_shown["Projects judged by 2+ annotators"] == "3"
     assert metrics_shown["Krippendorff's alpha"] == "0.53"
+
+
+def _held_copy(make_session: SessionFactory, source: ModelVersion) -> int:
+    """A ready copy of ``source`` that predicts no tag on any evaluation project: clearly
+    worse, so the gate holds it; its stored catalogue scores are ``source``'s."""
+    with make_session.begin() as session:
+        copy = ModelVersion(
+            status="ready",
+            params=source.params,
+            label_snapshot=source.label_snapshot,
+            thresholds=source.thresholds,
+            metrics=source.metrics,
+            artifact_path=source.artifact_path,
+            finished_at=source.finished_at,
+        )
+        session.add(copy)
+        session.flush()
+        for row in session.scalars(
+            select(Prediction).where(Prediction.model_version_id == source.id)
+        ):
+            session.add(
+                Prediction(
+                    model_version_id=copy.id,
+                    project_id=row.project_id,
+                    probabilities=row.probabilities,
+                    uncertainty=row.uncertainty,
+                )
+            )
+        copy_id = copy.id
+    with make_session() as session:
+        eval_set = assessment.load_eval_set(session, True)
+    empty = {pid: frozenset() for pid in eval_set.ids}
+    gate = promotion.decide_after_training(make_session, copy_id, eval_set, empty, "not_worse", 10)
+    assert not gate.promote
+    return copy_id
+
+
+def test_manager_sees_a_held_version_with_its_reason_and_promotes_it(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    (first,) = _demo_with_versions(with_users, 1)
+    held = _held_copy(with_users, first)
+    at = _open(app_as("manager"), "model")
+    assert at.metric[0].value == str(first.id)
+    warning = at.warning[0].value
+    assert warning.startswith(f"Version {held} is held, v{first.id} keeps serving")
+    assert "worse" in warning and "the rule 'not\\_worse' does not serve a worse version" in warning
+    next(b for b in at.button if b.label == f"Promote version {held}").click().run()
+    assert not at.exception
+    assert at.metric[0].value == str(held)
+    assert at.success[0].value == escape_markdown(f"Promoted by manager (was v{first.id})")
+    with with_users() as session:
+        assert registry.current_version(session).id == held
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "model.promote")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert event.actor == "manager" and event.details["version"] == held
