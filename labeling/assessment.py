@@ -9,7 +9,7 @@ labels only (evaluation projects an annotator judged or a reviewer resolved).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,9 @@ from sqlalchemy.orm import Session
 from db.models import Annotation, ModelVersion, Project, Resolution
 from labeling import baseline, intervals
 from labeling.annotations import all_label_states
+from labeling.corpus import CorpusRows
 from labeling.features import project_text
+from labeling.model import TagModel
 
 LABEL_SETS = ("all", "verified")
 HISTORY_VERSIONS = 20
@@ -301,3 +303,28 @@ def compare_versions(
     after, tags_b = _decisions_of(session, b, eval_set)
     tags = sorted(set(tags_a) | set(tags_b))
     return {"a": a, "b": b, **paired(eval_set, before, after, tags, min_support)}
+
+
+def assess_new_version(
+    make_session: Callable[[], Session],
+    version_id: int,
+    corpus: CorpusRows,
+    model: TagModel,
+    probabilities: np.ndarray,
+    min_support: int,
+) -> TrainingAssessment:
+    """The training job's call: intervals on all and verified labels, the rules baseline and
+    the history re-scored on today's labels, computed there so the Model page only reads
+    them."""
+    with make_session() as session:
+        return assess_in_training(
+            session,
+            corpus.ids,
+            corpus.texts,
+            corpus.splits,
+            corpus.labels,
+            model.decide(probabilities),
+            model.tags,
+            version_id,
+            min_support,
+        )

@@ -242,7 +242,9 @@ def train_version(
         probabilities = model.predict_proba_texts(corpus.texts)
         scores = _scores(settings, model, probabilities)
         errors = _label_errors_by_row(corpus, model, report) if settings.label_errors else {}
-        assessed = _assess(make_session, version_id, corpus, model, probabilities, settings)
+        assessed = assessment.assess_new_version(
+            make_session, version_id, corpus, model, probabilities, settings.min_eval_support
+        )
         evaluation.update(assessed.metrics)
         report("saving", 95)
         write_artifact_atomically(model, path)
@@ -311,30 +313,6 @@ def _fit_and_evaluate(
         evaluation = {"overall": {"projects": 0}, "per_class": {}}
     evaluation["not_enough_data"] = model.not_enough_data
     return model, evaluation, snapshot
-
-
-def _assess(
-    make_session: SessionFactory,
-    version_id: int,
-    corpus: CorpusRows,
-    model: TagModel,
-    probabilities: np.ndarray,
-    settings: Settings,
-) -> assessment.TrainingAssessment:
-    """Intervals on all and verified labels, the rules baseline and the history re-scored on
-    today's labels (labeling.assessment): computed here so the Model page only reads them."""
-    with make_session() as session:
-        return assessment.assess_in_training(
-            session,
-            corpus.ids,
-            corpus.texts,
-            corpus.splits,
-            corpus.labels,
-            model.decide(probabilities),
-            model.tags,
-            version_id,
-            settings.min_eval_support,
-        )
 
 
 LabelErrors = dict[int, tuple[float, dict[str, dict[str, float]] | None]]
@@ -574,7 +552,17 @@ def version_summary(version: ModelVersion) -> dict[str, Any]:
         "weighted_f1": overall.get("weighted_f1"),
         "samples_f1": overall.get("samples_f1"),
         "error": version.error,
+        "promotion": version.promotion,
+        "weighted_f1_interval": weighted_interval(version.metrics or {}, "intervals"),
     }
+
+
+def weighted_interval(metrics: dict[str, Any], *path: str) -> list[float] | None:
+    """[low, high] of the weighted F1 on all labels stored under ``path``, if any."""
+    stored: Any = metrics
+    for key in (*path, "all", "overall", "weighted_f1"):
+        stored = stored.get(key) if isinstance(stored, dict) else None
+    return [stored["low"], stored["high"]] if stored else None
 
 
 def version_details(version: ModelVersion) -> dict[str, Any]:

@@ -239,12 +239,30 @@ def test_cli_train_models_and_worker(
     assert "cross-validating thresholds" in capsys.readouterr().err
     out = stdio.StringIO()
     assert cli.main(["models", "list", "--json"], out=out) == 0
-    assert [v["version"] for v in json.loads(out.getvalue())] == [trained["version"]]
+    listed = json.loads(out.getvalue())
+    assert [(v["version"], v["status"]) for v in listed] == [
+        (trained["version"], "ready"),
+        (0, "rules"),
+    ]
+    assert listed[0]["serving"] and listed[1]["eval_projects"] == 55
+    low, high = listed[1]["weighted_f1_interval"]
+    assert low <= listed[1]["weighted_f1"] <= high
     out = stdio.StringIO()
     assert cli.main(["models", "show", str(trained["version"])], out=out) == 0
     assert "weighted_f1" in out.getvalue() and "thresh" in out.getvalue()
+    assert "promoted: the first ready version serves" in out.getvalue()
+    assert "model vs rules: " in out.getvalue()
     assert cli.main(["models", "show", "99"], out=stdio.StringIO()) == 2
     assert "no model version 99" in capsys.readouterr().err
+    out = stdio.StringIO()
+    assert cli.main(["models", "compare", "0", str(trained["version"]), "--json"], out=out) == 0
+    compared = json.loads(out.getvalue())
+    assert compared["all"]["n"] == 55 and compared["verified"]["n"] == 0
+    assert compared["all"]["overall"]["weighted_f1"]["b"] == pytest.approx(
+        trained["metrics"]["overall"]["weighted_f1"], abs=1e-4
+    )
+    assert cli.main(["models", "promote", str(trained["version"])], out=stdio.StringIO()) == 2
+    assert f"version {trained['version']} already serves" in capsys.readouterr().err
     out = stdio.StringIO()
     assert cli.main(["worker", "--once"], out=out) == 0
     assert out.getvalue() == "no queued training\n"
