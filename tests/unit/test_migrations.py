@@ -67,7 +67,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-MIGRATIONS = ["0007", "0004", "0003", "0002", "0001"]  # newest first; extend when adding a migration
+MIGRATIONS = ["0007", "0004", "0003", "0002", "0001"]  # newest first; extend per migration
 
 
 def test_migrations_form_one_linear_history() -> None:
