@@ -204,9 +204,12 @@ def test_insights_shows_the_agreement_summary(
     assert metrics_shown["Krippendorff's alpha"] == "0.53"
 
 
-def _held_copy(make_session: SessionFactory, source: ModelVersion) -> int:
+def _held_copy(
+    make_session: SessionFactory, source: ModelVersion, probabilities: dict | None = None
+) -> int:
     """A ready copy of ``source`` that predicts no tag on any evaluation project: clearly
-    worse, so the gate holds it; its stored catalogue scores are ``source``'s."""
+    worse, so the gate holds it; its stored catalogue scores are ``source``'s, or
+    ``probabilities`` for every project when given (to tell its suggestions apart)."""
     with make_session.begin() as session:
         copy = ModelVersion(
             status="ready",
@@ -226,7 +229,7 @@ def _held_copy(make_session: SessionFactory, source: ModelVersion) -> int:
                 Prediction(
                     model_version_id=copy.id,
                     project_id=row.project_id,
-                    probabilities=row.probabilities,
+                    probabilities=probabilities or row.probabilities,
                     uncertainty=row.uncertainty,
                 )
             )
