@@ -378,16 +378,18 @@ def threshold_frame(thresholds: Mapping[str, float]) -> pd.DataFrame:
     return frame.sort_values("tag", ignore_index=True)
 
 
-def versions_frame(versions: Sequence[ModelVersion], usernames: Mapping[int, str]) -> pd.DataFrame:
-    """Every version, newest first, as a table: who asked, when, what it scored, or why it
-    failed."""
+def versions_frame(
+    versions: Sequence[ModelVersion], usernames: Mapping[int, str], serving_id: int | None = None
+) -> pd.DataFrame:
+    """Every version, newest first, as a table: who asked, when, what it scored, which one
+    serves and which are held (and why), or why it failed."""
     rows = []
     for version in sorted(versions, key=lambda v: -v.id):
         summary = registry.version_summary(version)
         rows.append(
             {
                 "Version": version.id,
-                "Status": version.status,
+                "Status": version_state(version, serving_id),
                 "Started by": _starter(version, usernames),
                 "Queued at": version.created_at,
                 "Seconds": version.duration_s,
@@ -397,9 +399,21 @@ def versions_frame(versions: Sequence[ModelVersion], usernames: Mapping[int, str
                 "Macro F1": summary["macro_f1"],
                 "Weighted F1": summary["weighted_f1"],
                 "Error": version.error or "",
+                "Why it serves or is held": (version.promotion or {}).get("reason", ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def version_state(version: ModelVersion, serving_id: int | None) -> str:
+    """ "serving", "held" (the gate held it and nobody promoted it since), or the status."""
+    if version.status != "ready":
+        return version.status
+    if version.id == serving_id:
+        return "serving"
+    if version.promoted_at is None and (version.promotion or {}).get("decision") == "held":
+        return "held"
+    return "ready"
 
 
 def _starter(version: ModelVersion, usernames: Mapping[int, str]) -> str:

@@ -258,7 +258,7 @@ else:
 
 st.subheader("Versions")
 st.dataframe(
-    metrics.versions_frame(versions, names),
+    metrics.versions_frame(versions, names, current.id),
     hide_index=True,
     column_config={
         name: st.column_config.NumberColumn(format="%.3f")

@@ -332,3 +332,19 @@ def test_tags_below_the_minimum_support_read_too_few() -> None:
         metrics.per_class_frame(stored, {"rare": 0.5}, {}), stored, "all", 3
     )
     assert lowered.iloc[0]["f1"] == 1.0 and lowered.iloc[0]["f1_high"] == 1.0
+
+
+def test_versions_table_says_which_version_serves_and_why_one_is_held() -> None:
+    reason = "held: weighted F1 -0.300 vs v2 (...): worse"
+    versions = [
+        _version(1, promotion={"decision": "promoted", "reason": "the first ready version serves"}),
+        _version(2, promotion={"decision": "promoted", "reason": "serves: ..."}),
+        _version(3, promotion={"decision": "held", "reason": reason}),
+        _version(4, status="failed", error="boom"),
+    ]
+    for version in versions[:2]:
+        version.promoted_at = version.finished_at
+    table = metrics.versions_frame(versions, {}, serving_id=2)
+    assert table["Status"].tolist() == ["failed", "held", "serving", "ready"]
+    assert table["Why it serves or is held"].tolist()[:2] == ["", reason]
+    assert [v.id for v in metrics.held_versions(versions)] == [3]
