@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import assessment, auth, baseline, io, model_report, promotion, registry
+from labeling import (
+    assessment,
+    auth,
+    baseline,
+    drift,
+    io,
+    model_report,
+    promotion,
+    registry,
+)
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
@@ -233,6 +242,23 @@ def _promote(make_session: Callable[[], Session], version_id: int, note: str, ou
     except promotion.PromotionError as error:
         raise UsageError(str(error)) from None
     out.write(f"version {version_id} serves: {message}\n")
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """What is new in an import, against the serving model version (labeling.drift)."""
+    make_session = open_database(settings)
+    with make_session() as session:
+        version = registry.current_version(session)
+        if version is None or not version.artifact_path:
+            raise UsageError("no model version serves yet; train one: python -m labeling train")
+        try:
+            report = drift.batch_report(
+                session, args.batch, registry.load_artifact(version.artifact_path), version
+            )
+        except drift.DriftError as error:
+            raise UsageError(str(error)) from None
+    out.write(registry.to_json(report) + "\n" if args.json else drift.report_text(report))
     return 0
 
 
@@ -493,6 +519,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("b", type=int)
     compare.add_argument("--json", action="store_true")
     models.set_defaults(handler=cmd_models)
+
+    drift_ = commands.add_parser(
+        "drift", help="what is new in an import: unseen words, tag shift, new topics, duplicates"
+    )
+    drift_.add_argument("--batch", type=int, help="import batch id (default: the newest)")
+    drift_.add_argument("--json", action="store_true")
+    drift_.set_defaults(handler=cmd_drift)
 
     worker = commands.add_parser("worker", help="run queued trainings (for several app replicas)")
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")

@@ -264,6 +264,15 @@ def test_cli_train_models_and_worker(
     assert cli.main(["models", "promote", str(trained["version"])], out=stdio.StringIO()) == 2
     assert f"version {trained['version']} already serves" in capsys.readouterr().err
     out = stdio.StringIO()
+    assert cli.main(["drift", "--json"], out=out) == 0
+    checked = json.loads(out.getvalue())
+    # The only import is the catalogue the model was trained on: nothing has shifted.
+    assert (checked["batch"], checked["projects"]) == (1, 320)
+    assert checked["tag_distribution"]["distance"] == 0.0
+    assert checked["likely_duplicates"]["count"] == 0
+    assert cli.main(["drift", "--batch", "9"], out=stdio.StringIO()) == 2
+    assert "no import batch 9" in capsys.readouterr().err
+    out = stdio.StringIO()
     assert cli.main(["worker", "--once"], out=out) == 0
     assert out.getvalue() == "no queued training\n"
 
