@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -222,12 +223,6 @@ def rescored_frame(metrics: Mapping[str, Any], key: str = "weighted_f1") -> pd.D
         for row in metrics.get("rescored", [])
     ]
     return pd.DataFrame(rows, columns=["version", "label", "n", "value", "low", "high"])
-
-
-def verdict_summary(metrics: Mapping[str, Any], labels: str = "all") -> dict[str, int]:
-    """How many tags changed for real against the version that served before this one."""
-    change = ((metrics.get("gate") or {}).get("difference") or {}).get(labels, {})
-    return intervals.verdict_counts(change)
 
 
 def held_versions(versions: Sequence[ModelVersion]) -> list[ModelVersion]:
@@ -562,3 +557,51 @@ def when_text(moment: datetime | None) -> str:
 
 def version_name(version_id: int) -> str:
     return "rules (v0)" if version_id == baseline.VERSION else f"v{version_id}"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The page's weighted F1 on one label set: value, interval and the verdict against the
+    version that served before (``real`` when better or worse, not "can't tell")."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    change: str | None
+    real: bool
+
+
+def headline(metrics: Mapping[str, Any], labels: str) -> Headline:
+    figure = metrics.get("intervals", {}).get(labels, {}).get("overall", {}).get("weighted_f1")
+    gate = metrics.get("gate") or {}
+    change = ((gate.get("difference") or {}).get(labels) or {}).get("overall", {})
+    row = change.get("weighted_f1")
+    return Headline(
+        value=figure["value"] if figure else None,
+        low=figure["low"] if figure else None,
+        high=figure["high"] if figure else None,
+        change=(f"{row['verdict']} vs v{gate['against']} ({row['value']:+.3f})" if row else None),
+        real=bool(row) and row["verdict"] in (intervals.BETTER, intervals.WORSE),
+    )
+
+
+def tags_with_enough_support(metrics: Mapping[str, Any], labels: str, min_support: int) -> int:
+    """How many tags have ``min_support`` positive evaluation projects on ``labels``: the
+    verified figures are worth reading once most tags do."""
+    per_class = metrics.get("intervals", {}).get(labels, {}).get("per_class", {})
+    return sum(row["support"] >= min_support for row in per_class.values())
+
+
+def change_sentence(metrics: Mapping[str, Any], labels: str) -> str | None:
+    """What the last retrain changed for real, in one sentence; None without a comparison."""
+    gate = metrics.get("gate") or {}
+    difference = (gate.get("difference") or {}).get(labels) or {}
+    counts = intervals.verdict_counts(difference)
+    if gate.get("against") is None or not sum(counts.values()):
+        return None
+    return (
+        f"Against v{gate['against']} on the same {difference['n']:,} evaluation projects and "
+        f"today's labels: {counts[intervals.BETTER]} tags better, {counts[intervals.WORSE]} "
+        f"worse, {counts[intervals.CANT_TELL]} can't tell, {counts[intervals.TOO_FEW]} with "
+        "too few evaluation projects to tell."
+    )

@@ -5,7 +5,6 @@ import streamlit as st
 from labeling import assessment, insights, metrics, promotion, registry
 from labeling.charts import model as charts
 from labeling.charts.simulation import simulation_chart
-from labeling.intervals import CANT_TELL
 from labeling.text import escape_markdown
 from ui.app import database, require_access, settings
 
@@ -70,8 +69,19 @@ if current is None:
     )
     st.stop()
 
-held = metrics.held_versions(versions)
-for version in held:
+
+def promote(version_id: int) -> None:
+    """Serve a version (promote or roll back); the reason is shown after the rerun."""
+    try:
+        with make_session.begin() as session:
+            st.session_state["promotion_message"] = promotion.promote(session, version_id, user)
+    except promotion.PromotionError as error:
+        st.error(escape_markdown(str(error)))
+    else:
+        st.rerun()
+
+
+for version in metrics.held_versions(versions):
     st.warning(
         escape_markdown(
             f"Version {version.id} is held, v{current.id} keeps serving — "
@@ -79,9 +89,7 @@ for version in held:
         )
     )
     if st.button(f"Promote version {version.id}", key=f"promote-held-{version.id}"):
-        with make_session.begin() as session:
-            st.session_state["promotion_message"] = promotion.promote(session, version.id, user)
-        st.rerun()
+        promote(version.id)
 if "promotion_message" in st.session_state:
     st.success(escape_markdown(st.session_state.pop("promotion_message").capitalize()))
 
@@ -105,31 +113,34 @@ st.caption(
     "then read the all-labels figures, knowing a model that copies source errors scores well "
     "on them."
 )
-if labels == "verified" and counts["verified"] < config.min_eval_support:
+if labels == "verified":
+    enough = metrics.tags_with_enough_support(scored, "verified", config.min_eval_support)
     st.info(
-        f"Only {counts['verified']} verified evaluation projects so far: too few to tell. "
-        "Annotators are served evaluation projects like any other, so this grows with labelling."
+        f"{counts['verified']:,} verified evaluation projects; {enough} of "
+        f"{len(current.thresholds or {})} tags have {config.min_eval_support}+ verified "
+        "positives. "
+        + (
+            "Too few to tell yet: read the all-labels figures. "
+            if enough < len(current.thresholds or {}) / 2
+            else "Enough for most tags: prefer these figures. "
+        )
+        + "About one judgement in five is of an evaluation project, so this grows with labelling."
     )
-overall_key = "weighted_f1"
-overall = scored.get("intervals", {}).get(labels, {}).get("overall", {}).get(overall_key)
-gate = scored.get("gate") or {}
-change = ((gate.get("difference") or {}).get(labels) or {}).get("overall", {}).get(overall_key)
+top = metrics.headline(scored, labels)
 columns = st.columns(4)
 columns[0].metric("Serving version", facts["version"])
 columns[1].metric(
     "Weighted F1",
-    f"{overall['value']:.3f}" if overall else "-",
-    delta=(
-        f"{change['verdict']} vs v{gate['against']} ({change['value']:+.3f})" if change else None
-    ),
-    delta_color="normal" if change and change["verdict"] in ("better", "worse") else "off",
-    delta_arrow="auto" if change and change["verdict"] in ("better", "worse") else "off",
+    f"{top.value:.3f}" if top.value is not None else "-",
+    delta=top.change,
+    delta_color="normal" if top.real else "off",
+    delta_arrow="auto" if top.real else "off",
 )
 columns[2].metric("Training projects", f"{facts['train_projects']:,}")
 columns[3].metric("Evaluation projects", f"{counts[labels]:,}")
-if overall:
+if top.value is not None:
     st.caption(
-        f"Weighted F1 95% interval: {overall['low']:.3f} to {overall['high']:.3f}. An interval "
+        f"Weighted F1 95% interval: {top.low:.3f} to {top.high:.3f}. An interval "
         "is the range the figure would likely fall in on another sample of evaluation projects "
         "of the same size: two figures whose intervals overlap may not really differ."
     )
@@ -188,15 +199,11 @@ st.download_button(
 )
 
 st.subheader("What the last retrain changed")
-verdicts = metrics.verdict_summary(scored, labels)
-if gate.get("against") is None or not sum(verdicts.values()):
+sentence = metrics.change_sentence(scored, labels)
+if sentence is None:
     st.info("There is no earlier version compared on the same labels yet.")
 else:
-    st.write(
-        f"Against v{gate['against']} on the same {counts[labels]:,} evaluation projects and "
-        f"today's labels: {verdicts['better']} tags better, {verdicts['worse']} worse, "
-        f"{verdicts[CANT_TELL]} can't tell, {verdicts['too few']} with too few projects."
-    )
+    st.write(sentence)
 change_frame = metrics.change_frame(per_class)
 if not change_frame.empty and facts["previous_version"]:
     previous = f"v{facts['previous_version']}"
@@ -275,14 +282,7 @@ others = [v for v in reversed(ready) if v != current.id]
 if others:
     chosen = st.selectbox("Version to serve", others)
     if st.button("Promote or roll back to this version"):
-        try:
-            with make_session.begin() as session:
-                message = promotion.promote(session, chosen, user)
-        except promotion.PromotionError as error:
-            st.error(escape_markdown(str(error)))
-        else:
-            st.session_state["promotion_message"] = message
-            st.rerun()
+        promote(chosen)
 
 st.subheader("Compare two versions on today's labels")
 choices = [0, *ready]

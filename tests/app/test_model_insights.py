@@ -144,9 +144,18 @@ def test_trained_model_tables_show_the_stored_numbers(
         assert (row["F1 low (95%)"], row["F1 high (95%)"]) == (figure["low"], figure["high"])
         assert row["F1 low (95%)"] <= row["F1"] <= row["F1 high (95%)"]
 
+    assert any(
+        w.value == "Against v1 on the same 55 evaluation projects and today's labels: 0 tags "
+        "better, 0 worse, 3 can't tell, 25 with too few evaluation projects to tell."
+        for w in at.markdown
+    )
     at.radio[0].set_value("verified").run()
     assert at.metric[3].value == "0"
-    assert any("too few to tell" in info.value for info in at.info)
+    assert any(
+        info.value.startswith("0 verified evaluation projects; 0 of 28 tags have 10+ verified")
+        and "Too few to tell yet" in info.value
+        for info in at.info
+    )
 
     table = at.dataframe[2].value
     assert table["Version"].tolist() == [v.id for v in versions]
