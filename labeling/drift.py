@@ -198,3 +198,32 @@ def report_text(report: dict[str, Any]) -> str:
     for new_id, old_id in report["likely_duplicates"]["pairs"][:5]:
         lines.append(f"    {new_id} ~ {old_id}")
     return "\n".join(lines) + "\n"
+
+
+def summary_rows(report: dict[str, Any]) -> list[dict[str, str]]:
+    """The four checks as (check, finding) rows for a table."""
+    shift = report["tag_distribution"]
+    reference = report["unseen_word_share_of_evaluation_projects"]
+    return [
+        {
+            "Check": "Words the model has never seen",
+            "Finding": f"{report['unseen_word_share']:.1%}"
+            + (f" (evaluation projects: {reference:.1%})" if reference is not None else ""),
+        },
+        {
+            "Check": "Predicted tags vs the catalogue",
+            "Finding": "nothing to compare"
+            if shift["distance"] is None
+            else f"{shift['measure']} {shift['distance']:.3f} (threshold {shift['threshold']}): "
+            + ("shifted" if shift["shifted"] else "like the catalogue"),
+        },
+        {
+            "Check": "No confident tag (possible new topics)",
+            "Finding": f"{report['no_confident_tag']['count']:,} "
+            f"({report['no_confident_tag']['share']:.1%})",
+        },
+        {
+            "Check": "Likely duplicates of existing projects",
+            "Finding": f"{report['likely_duplicates']['count']:,}",
+        },
+    ]

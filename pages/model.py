@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from labeling import assessment, insights, metrics, promotion, registry
+from labeling import assessment, drift, insights, metrics, promotion, registry
 from labeling.charts import model as charts
 from labeling.charts.simulation import simulation_chart
 from labeling.text import escape_markdown
@@ -227,6 +227,28 @@ else:
         "so the line shows what the models learned, not what people relabelled; the whiskers "
         "are 95% intervals."
     )
+
+st.subheader("What is new in the latest import")
+if st.button("Check the latest import against the model"):
+    try:
+        with make_session() as session:
+            report = drift.batch_report(
+                session, None, registry.load_artifact(current.artifact_path or ""), current
+            )
+    except (drift.DriftError, OSError) as error:
+        st.error(escape_markdown(str(error)))
+    else:
+        st.text(
+            f"Import batch {report['batch']} ({report['file']}): {report['projects']:,} new "
+            f"projects, checked with v{current.id}"
+        )
+        st.dataframe(drift.summary_rows(report), hide_index=True)
+        st.caption(
+            "A batch unlike the catalogue (many unseen words, a shifted tag mix, many projects "
+            "without a confident tag) is where the model's figures above hold least; label "
+            "some of it before trusting its suggestions. Full lists: python -m labeling drift "
+            "--json."
+        )
 
 st.subheader("Learning curve of the latest simulation")
 simulation = metrics.latest_simulation(config.data_dir / "simulations")

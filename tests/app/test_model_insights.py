@@ -192,6 +192,15 @@ def test_admin_sees_both_pages_with_a_model(
     assert any(
         i.value == "There is no earlier version compared on the same labels yet." for i in at.info
     )
+    next(b for b in at.button if b.label == "Check the latest import against the model").click()
+    at.run()
+    assert not at.exception
+    assert any(t.value.startswith("Import batch 1 (projects.json): 320 new") for t in at.text)
+    checks = next(
+        d.value for d in at.dataframe if list(d.value.columns) == ["Check", "Finding"]
+    ).set_index("Check")["Finding"]
+    assert checks["Predicted tags vs the catalogue"].endswith(": like the catalogue")
+    assert checks["Likely duplicates of existing projects"] == "0"
     at = _open(at, "insights")
     assert [s.value for s in at.subheader] == [
         "Labelling progress",
