@@ -58,9 +58,7 @@ def main() -> None:
         widths: dict[str, list[float]] = {key: [] for key in targets}
         for run in range(args.runs):
             rows = rng.choice(len(held_out), size=size, replace=False)
-            sample = intervals.metric_intervals(
-                truth[rows], predicted[rows], model.tags, seed=run
-            )
+            sample = intervals.metric_intervals(truth[rows], predicted[rows], model.tags, seed=run)
             figures = {
                 "weighted_f1": sample["overall"]["weighted_f1"],
                 "micro_f1": sample["overall"]["micro_f1"],
