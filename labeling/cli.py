@@ -201,7 +201,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     make_session = open_database(settings)
     if args.models_command == "promote":
-        return _promote(make_session, args.version, args.note, out)
+        return _promote(make_session, args.version, args.note, settings, out)
     with make_session() as session:
         serving = registry.current_version(session)
         if args.models_command == "list":
@@ -233,12 +233,18 @@ def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     return 0
 
 
-def _promote(make_session: Callable[[], Session], version_id: int, note: str, out: TextIO) -> int:
+def _promote(
+    make_session: Callable[[], Session],
+    version_id: int,
+    note: str,
+    settings: Settings,
+    out: TextIO,
+) -> int:
     """Serve version N (promote or roll back); serving, suggestions and label-error order
     follow it at once. Audited as the command line."""
     try:
         with make_session.begin() as session:  # type: ignore[attr-defined]
-            message = promotion.promote(session, version_id, None, note)
+            message = promotion.promote(session, version_id, None, note, settings)
     except promotion.PromotionError as error:
         raise UsageError(str(error)) from None
     out.write(f"version {version_id} serves: {message}\n")

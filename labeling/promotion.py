@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from db.models import ModelVersion, Prediction, utcnow
 from db.session import SessionFactory
 from labeling import audit, intervals
 from labeling.assessment import EvalSet, aligned, paired, stored_predictions
+from labeling.config import Settings
+from labeling.corpus import load_corpus
 
 GATE_METRIC = "weighted_f1"
 RULES = {
@@ -134,9 +137,16 @@ def _record(
     audit.record(session, actor, action, version=version.id, reason=reason)
 
 
-def promote(session: Session, version_id: int, actor: audit.Actor | None, note: str = "") -> str:
+def promote(
+    session: Session,
+    version_id: int,
+    actor: audit.Actor | None,
+    note: str = "",
+    settings: Settings | None = None,
+) -> str:
     """Make a ready version serve (a newer one: promote; an older one: roll back); serving,
-    suggestions and label-error order follow it at once. Returns what happened."""
+    suggestions and label-error order follow it at once. A version whose stored scores were
+    dropped is re-scored from its artifact first (with ``settings``). Returns what happened."""
     version = session.get(ModelVersion, version_id)
     if version is None:
         raise PromotionError(f"there is no model version {version_id}")
@@ -151,10 +161,12 @@ def promote(session: Session, version_id: int, actor: audit.Actor | None, note: 
         .where(Prediction.model_version_id == version_id)
     )
     if not stored:
-        raise PromotionError(
-            f"version {version_id}'s scores of the catalogue were dropped to save space "
-            "(only the newest versions and the serving one keep them); retrain instead"
-        )
+        if settings is None:
+            raise PromotionError(
+                f"version {version_id}'s scores of the catalogue were dropped to save space "
+                "(only the newest versions and the serving one keep them); retrain instead"
+            )
+        rescore(session, version, settings)
     decision = "rolled back" if serving is not None and version_id < serving.id else "promoted"
     who = actor.username if actor is not None else "the command line"
     reason = f"{decision} by {who}" + (f" (was v{serving.id})" if serving else "")
@@ -162,3 +174,22 @@ def promote(session: Session, version_id: int, actor: audit.Actor | None, note: 
         reason += f": {note}"
     _record(session, version, actor, decision, reason)
     return reason
+
+
+def rescore(session: Session, version: ModelVersion, settings: Settings) -> int:
+    """Score every project again with a version's artifact, for a roll back to a version
+    whose stored scores were dropped: probabilities and the serving score come back; the
+    label-error scores (out-of-fold, a training-time cost) do not, so serving falls back to
+    uncertainty order for that version. Returns the number of rows written."""
+    from labeling import registry  # registry imports this module for the gate
+
+    if not version.artifact_path or not Path(version.artifact_path).exists():
+        raise PromotionError(f"version {version.id}'s model file is missing; retrain instead")
+    model = registry.load_artifact(version.artifact_path)
+    corpus = load_corpus(session, settings.trust_source_tags, model.params.features.title_repeats)
+    probabilities = model.predict_proba_texts(corpus.texts)
+    scores = registry._scores(settings, model, probabilities)
+    rows = registry._prediction_rows(version.id, corpus, model, probabilities, scores, {})
+    for start in range(0, len(rows), 5_000):
+        session.execute(insert(Prediction), rows[start : start + 5_000])
+    return len(rows)

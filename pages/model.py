@@ -73,8 +73,10 @@ if current is None:
 def promote(version_id: int) -> None:
     """Serve a version (promote or roll back); the reason is shown after the rerun."""
     try:
-        with make_session.begin() as session:
-            st.session_state["promotion_message"] = promotion.promote(session, version_id, user)
+        with st.spinner("Promoting…"), make_session.begin() as session:
+            st.session_state["promotion_message"] = promotion.promote(
+                session, version_id, user, settings=config
+            )
     except promotion.PromotionError as error:
         st.error(escape_markdown(str(error)))
     else:

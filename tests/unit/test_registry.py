@@ -511,3 +511,40 @@ def test_promote_and_roll_back_move_serving_suggestions_and_label_error_order(
             ("model.rollback", first),
             ("model.promote", second_id),
         ]
+
+
+def test_rolling_back_to_a_version_whose_scores_were_dropped_rescores_it(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    from sqlalchemy import delete
+
+    from labeling import promotion
+
+    first = _train(demo_db, settings)
+    with demo_db.begin() as session:
+        second = ModelVersion(
+            status="ready", thresholds=first.thresholds, artifact_path=first.artifact_path
+        )
+        session.add(second)
+        session.flush()
+        promotion.promote(session, second.id, None, settings=settings)
+        session.execute(delete(Prediction).where(Prediction.model_version_id == first.id))
+    dropped = pytest.raises(promotion.PromotionError, match="scores of the catalogue were dropped")
+    with demo_db.begin() as session, dropped:
+        promotion.promote(session, first.id, None)
+    with demo_db.begin() as session:
+        promotion.promote(session, first.id, None, settings=settings)
+    with demo_db() as session:
+        assert registry.current_version(session).id == first.id
+        restored = session.scalars(
+            select(Prediction).where(Prediction.model_version_id == first.id)
+        ).all()
+    assert len(restored) == 320
+    model = registry.load_artifact(first.artifact_path)
+    with demo_db() as session:
+        project = session.get(Project, restored[0].project_id)
+    expected = model.predict_proba_texts([project_text(project.title, project.description, 2)])
+    for j, tag in enumerate(model.tags):
+        assert restored[0].probabilities.get(tag, 0.0) == pytest.approx(
+            expected[0, j] if expected[0, j] >= 0.005 else 0.0, abs=1e-4
+        )
