@@ -42,7 +42,7 @@ ANNOTATORS = 8
 JUDGED = 6_000
 DAYS = 14
 # Each page's last section: once its heading is on screen, the whole page has rendered.
-PAGES = {"Model": "Versions", "Insights": "Suspected tag errors"}
+PAGES = {"Model": "Compare two versions on today's labels", "Insights": "Suspected tag errors"}
 
 
 def _judgements(make_session: SessionFactory, user_ids: list[int], rng: np.random.Generator):

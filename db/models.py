@@ -228,6 +228,14 @@ class ModelVersion(Base):
     # "host:pid" of the process training it, so that a training whose process is gone can be
     # recovered at once on that host instead of after the heartbeat timeout.
     worker: Mapped[str | None] = mapped_column(String(128))
+    # The serving version is the ready one promoted last; a ready version never promoted is
+    # held (``promotion`` says why). See labeling.registry.current_version.
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    promotion: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Predicted tag sets on the evaluation projects, so any two versions can be re-scored on
+    # today's labels; deferred because it is large and only the training job and comparisons
+    # read it.
+    eval_predictions: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
 
 
 class Prediction(Base):

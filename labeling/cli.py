@@ -23,7 +23,18 @@ from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
 from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import auth, io, model_report, registry, tags, tags_text
+from labeling import (
+    assessment,
+    auth,
+    baseline,
+    drift,
+    io,
+    model_report,
+    promotion,
+    registry,
+    tags,
+    tags_text,
+)
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
@@ -272,17 +283,71 @@ def waiting_message(session: Session, version_id: int, settings: Settings) -> st
 
 def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     make_session = open_database(settings)
+    if args.models_command == "promote":
+        return _promote(make_session, args.version, args.note, settings, out)
     with make_session() as session:
+        serving = registry.current_version(session)
         if args.models_command == "list":
-            data: Any = [registry.version_summary(v) for v in registry.list_versions(session)]
+            data: Any = [
+                registry.version_summary(v)
+                | {"serving": serving is not None and v.id == serving.id}
+                for v in registry.list_versions(session)
+            ]
+            data.append(model_report.rules_summary(serving))
             text_ = model_report.versions_table(data)
+        elif args.models_command == "show" and args.version == baseline.VERSION:
+            data = model_report.rules_details(serving)
+            text_ = model_report.rules_text(data)
         elif args.models_command == "show":
             data = registry.version_details(_version(session, args.version))
             text_ = model_report.version_text(data)
         else:
-            data = registry.compare(_version(session, args.a), _version(session, args.b))
-            text_ = model_report.comparison_text(data)
+            for version_id in (args.a, args.b):
+                if version_id != baseline.VERSION:
+                    _version(session, version_id)
+            try:
+                data = assessment.compare_versions(
+                    session, args.a, args.b, settings.trust_source_tags, settings.min_eval_support
+                )
+            except assessment.ComparisonError as error:
+                raise UsageError(str(error)) from None
+            text_ = model_report.paired_text(data)
     out.write(registry.to_json(data) + "\n" if args.json else text_)
+    return 0
+
+
+def _promote(
+    make_session: Callable[[], Session],
+    version_id: int,
+    note: str,
+    settings: Settings,
+    out: TextIO,
+) -> int:
+    """Serve version N (promote or roll back); serving, suggestions and label-error order
+    follow it at once. Audited as the command line."""
+    try:
+        with make_session.begin() as session:  # type: ignore[attr-defined]
+            message = promotion.promote(session, version_id, None, note, settings)
+    except promotion.PromotionError as error:
+        raise UsageError(str(error)) from None
+    out.write(f"version {version_id} serves: {message}\n")
+    return 0
+
+
+def cmd_drift(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    """What is new in an import, against the serving model version (labeling.drift)."""
+    make_session = open_database(settings)
+    with make_session() as session:
+        version = registry.current_version(session)
+        if version is None or not version.artifact_path:
+            raise UsageError("no model version serves yet; train one: python -m labeling train")
+        try:
+            report = drift.batch_report(
+                session, args.batch, registry.load_artifact(version.artifact_path), version
+            )
+        except drift.DriftError as error:
+            raise UsageError(str(error)) from None
+    out.write(registry.to_json(report) + "\n" if args.json else drift.report_text(report))
     return 0
 
 
@@ -562,11 +627,25 @@ def build_parser() -> argparse.ArgumentParser:
     show = models_commands.add_parser("show", help="one version: metrics, thresholds, data")
     show.add_argument("version", type=int)
     show.add_argument("--json", action="store_true")
-    compare = models_commands.add_parser("compare", help="two versions side by side")
+    promote = models_commands.add_parser(
+        "promote", help="serve version N (promote a held one, or roll back to an older one)"
+    )
+    promote.add_argument("version", type=int)
+    promote.add_argument("--note", default="", help="why, for the audit trail")
+    compare = models_commands.add_parser(
+        "compare", help="B minus A on today's labels, paired, with intervals (0 is the rules)"
+    )
     compare.add_argument("a", type=int)
     compare.add_argument("b", type=int)
     compare.add_argument("--json", action="store_true")
     models.set_defaults(handler=cmd_models)
+
+    drift_ = commands.add_parser(
+        "drift", help="what is new in an import: unseen words, tag shift, new topics, duplicates"
+    )
+    drift_.add_argument("--batch", type=int, help="import batch id (default: the newest)")
+    drift_.add_argument("--json", action="store_true")
+    drift_.set_defaults(handler=cmd_drift)
 
     worker = commands.add_parser("worker", help="run queued trainings (for several app replicas)")
     worker.add_argument("--once", action="store_true", help="run at most one job, then exit")

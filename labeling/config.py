@@ -41,6 +41,8 @@ class Settings:
     db_max_overflow: int = 20
     db_busy_timeout_ms: int = 30_000
     db_write_retries: int = 3
+    min_eval_support: int = 10
+    promotion_rule: str = "not_worse"
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -129,4 +131,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_max_overflow=_non_negative_int(env, "LABELLOOP_DB_MAX_OVERFLOW", 20),
         db_busy_timeout_ms=_positive_int(env, "LABELLOOP_DB_BUSY_TIMEOUT_MS", 30_000),
         db_write_retries=_non_negative_int(env, "LABELLOOP_DB_WRITE_RETRIES", 3),
+        min_eval_support=_positive_int(env, "LABELLOOP_MIN_EVAL_SUPPORT", 10),
+        promotion_rule=_choice(
+            env, "LABELLOOP_PROMOTION_RULE", ("not_worse", "better", "always"), "not_worse"
+        ),
     )

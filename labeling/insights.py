@@ -64,8 +64,14 @@ class DataVersion(NamedTuple):
 
 
 def data_version(session: Session) -> DataVersion:
+    # The serving version (promoted last), not the newest ready one: a held version does not
+    # change what Insights shows, a promotion or roll back does.
     newest_ready = (
-        select(func.max(ModelVersion.id)).where(ModelVersion.status == "ready").scalar_subquery()
+        select(ModelVersion.id)
+        .where(ModelVersion.status == "ready")
+        .order_by(ModelVersion.promoted_at.desc().nulls_last(), ModelVersion.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     row = session.execute(
         select(

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import ModelVersion, User
-from labeling import registry
+from labeling import baseline, intervals, registry
 
 OVERALL_METRICS = {"micro_f1": "Micro F1", "macro_f1": "Macro F1", "weighted_f1": "Weighted F1"}
 PER_CLASS_COLUMNS = [
@@ -32,7 +34,13 @@ PER_CLASS_COLUMNS = [
     "training_projects",
     "measured",
     "note",
+    "f1_low",
+    "f1_high",
+    "rules_f1",
+    "vs_rules",
+    "change_verdict",
 ]
+TOO_FEW_NOTE = "too few evaluation projects to tell ({support})"
 # What a person can sort the per-class view by: column, ascending.
 SORT_ORDERS: dict[str, tuple[str, bool]] = {
     "Weakest F1 first": ("f1", True),
@@ -86,19 +94,190 @@ def per_class_frame(
         for tag, count in metrics.get("not_enough_data", {}).items()
     ]
     frame = pd.DataFrame(rows, columns=PER_CLASS_COLUMNS)
-    for column in ("precision", "recall", "f1", "f1_change", "threshold"):
+    for column in (
+        "precision",
+        "recall",
+        "f1",
+        "f1_change",
+        "threshold",
+        "f1_low",
+        "f1_high",
+        "rules_f1",
+    ):
         frame[column] = frame[column].astype(float)
     frame["support"] = frame["support"].astype("Int64")
     frame["measured"] = frame["measured"].astype(bool)
+    for column in ("vs_rules", "change_verdict"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), "")
     return frame.sort_values("tag", ignore_index=True)
 
 
-def version_per_class(version: ModelVersion) -> pd.DataFrame:
-    return per_class_frame(
+def version_per_class(
+    version: ModelVersion, labels: str = "all", min_support: int | None = None
+) -> pd.DataFrame:
+    """Per-tag figures of a version against ``labels`` ("all" or "verified"); with stored
+    intervals, tags below ``min_support`` positives read "too few to tell" instead of a
+    number."""
+    frame = per_class_frame(
         version.metrics or {},
         version.thresholds or {},
         (version.label_snapshot or {}).get("tag_counts", {}),
     )
+    return with_intervals(frame, version.metrics or {}, labels, min_support)
+
+
+def with_intervals(
+    frame: pd.DataFrame, metrics: Mapping[str, Any], labels: str, min_support: int | None
+) -> pd.DataFrame:
+    """The per-class frame re-read from the stored intervals on ``labels``: F1 with its 95%
+    interval, the rules' F1, the model-vs-rules and change verdicts; versions trained before
+    intervals existed are returned as they are."""
+    stored = metrics.get("intervals", {}).get(labels)
+    if not stored:
+        return frame
+    minimum = min_support if min_support is not None else metrics.get("min_support", 10)
+    rules = metrics.get("baseline", {}).get("intervals", {}).get(labels, {}).get("per_class", {})
+    versus = metrics.get("baseline", {}).get("model_vs_rules", {}).get(labels, {})
+    change = ((metrics.get("gate") or {}).get("difference") or {}).get(labels, {})
+    frame = frame.copy()
+    for i, tag in frame["tag"].items():
+        row = stored["per_class"].get(tag)
+        if row is None:
+            continue
+        support = row["support"]
+        enough = support >= minimum
+        frame.at[i, "support"] = support
+        for key in ("precision", "recall", "f1"):
+            frame.at[i, key] = row[key]["value"] if enough else np.nan
+        frame.at[i, "f1_low"] = row["f1"]["low"] if enough else np.nan
+        frame.at[i, "f1_high"] = row["f1"]["high"] if enough else np.nan
+        frame.at[i, "rules_f1"] = rules.get(tag, {}).get("f1", {}).get("value", np.nan)
+        frame.at[i, "vs_rules"] = _verdict_text(versus.get("per_class", {}).get(tag), enough)
+        frame.at[i, "change_verdict"] = _verdict_text(change.get("per_class", {}).get(tag), enough)
+        frame.at[i, "measured"] = enough
+        frame.at[i, "note"] = "" if enough else TOO_FEW_NOTE.format(support=support)
+        if not enough:
+            frame.at[i, "f1_change"] = np.nan
+    return frame
+
+
+def _verdict_text(row: Mapping[str, Any] | None, enough: bool) -> str:
+    """ "better (+0.120, +0.030 to +0.210)": the verdict, the difference and its interval."""
+    if row is None:
+        return ""
+    if not enough:
+        return intervals.TOO_FEW
+    return f"{row['verdict']} ({row['value']:+.3f}, {row['low']:+.3f} to {row['high']:+.3f})"
+
+
+def figure_text(figure: Mapping[str, float] | None) -> str:
+    """ "0.781 (0.72-0.83)": a value with its 95% interval."""
+    if not figure:
+        return "-"
+    return f"{figure['value']:.3f} ({figure['low']:.2f}-{figure['high']:.2f})"
+
+
+def overall_frame(metrics: Mapping[str, Any], labels: str) -> pd.DataFrame:
+    """One row per overall metric against ``labels``: the model's and the rules' figure with
+    intervals, the model-vs-rules verdict, and the change against the version that served."""
+    stored = metrics.get("intervals", {}).get(labels, {})
+    rules = metrics.get("baseline", {}).get("intervals", {}).get(labels, {})
+    versus = metrics.get("baseline", {}).get("model_vs_rules", {}).get(labels, {})
+    change = ((metrics.get("gate") or {}).get("difference") or {}).get(labels, {})
+    against = (metrics.get("gate") or {}).get("against")
+    return pd.DataFrame(
+        [
+            {
+                "Metric": title,
+                "Model (95% interval)": figure_text(stored.get("overall", {}).get(key)),
+                "Rules (95% interval)": figure_text(rules.get("overall", {}).get(key)),
+                "Model vs rules": _verdict_text(versus.get("overall", {}).get(key), True),
+                (f"vs v{against}" if against else "vs serving version"): _verdict_text(
+                    change.get("overall", {}).get(key), True
+                ),
+                "Evaluation projects": stored.get("n", 0),
+            }
+            for key, title in OVERALL_METRICS.items()
+        ]
+    )
+
+
+def labelled_counts(metrics: Mapping[str, Any]) -> dict[str, int]:
+    """n of each label set: how many evaluation projects the figures rest on."""
+    return {
+        which: metrics.get("intervals", {}).get(which, {}).get("n", 0)
+        for which in ("all", "verified")
+    }
+
+
+def rescored_frame(metrics: Mapping[str, Any], key: str = "weighted_f1") -> pd.DataFrame:
+    """Every version (0 = rules) re-scored on the labels of this version's training, with
+    intervals: one line of versions that differ only by the model."""
+    rows = [
+        {
+            "version": row["version"],
+            "label": "rules" if row["version"] == baseline.VERSION else f"v{row['version']}",
+            "n": row["n"],
+            **(row.get(key) or {"value": np.nan, "low": np.nan, "high": np.nan}),
+        }
+        for row in metrics.get("rescored", [])
+    ]
+    return pd.DataFrame(rows, columns=["version", "label", "n", "value", "low", "high"])
+
+
+def held_versions(versions: Sequence[ModelVersion]) -> list[ModelVersion]:
+    """Ready versions the gate held and nobody promoted since, newest first."""
+    return sorted(
+        (
+            v
+            for v in versions
+            if v.status == "ready"
+            and v.promoted_at is None
+            and (v.promotion or {}).get("decision") == "held"
+        ),
+        key=lambda v: -v.id,
+    )
+
+
+def paired_frames(
+    difference: Mapping[str, Any], a: str, b: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(overall, per tag) of a paired comparison: b minus a with its interval and verdict;
+    per tag, worse first, then can't tell, then better, then too few."""
+    overall = pd.DataFrame(
+        [
+            {
+                "Metric": title,
+                a: row["a"],
+                b: row["b"],
+                "Change": row["value"],
+                "95% interval": f"{row['low']:+.3f} to {row['high']:+.3f}",
+                "Verdict": row["verdict"],
+            }
+            for key, title in OVERALL_METRICS.items()
+            if (row := difference.get("overall", {}).get(key))
+        ]
+    )
+    rank = {intervals.WORSE: 0, intervals.CANT_TELL: 1, intervals.BETTER: 2, intervals.TOO_FEW: 3}
+    rows = sorted(
+        difference.get("per_class", {}).items(),
+        key=lambda item: (rank[item[1]["verdict"]], item[0]),
+    )
+    per_class = pd.DataFrame(
+        [
+            {
+                "Tag": tag,
+                f"F1 {a}": row["a"],
+                f"F1 {b}": row["b"],
+                "Change": row["value"],
+                "95% interval": f"{row['low']:+.3f} to {row['high']:+.3f}",
+                "Verdict": row["verdict"],
+                "Evaluation projects": row["support"],
+            }
+            for tag, row in rows
+        ]
+    )
+    return overall, per_class
 
 
 def sorted_per_class(frame: pd.DataFrame, order: str) -> pd.DataFrame:
@@ -132,9 +311,30 @@ def per_class_table(frame: pd.DataFrame) -> pd.DataFrame:
             "threshold": "Threshold",
             "training_projects": "Training projects",
             "note": "Note",
+            "f1_low": "F1 low (95%)",
+            "f1_high": "F1 high (95%)",
+            "rules_f1": "Rules F1",
+            "vs_rules": "Model vs rules",
+            "change_verdict": "Change vs serving version",
         }
     )
-    return table.drop(columns=["measured"])
+    order = [
+        "Tag",
+        "F1",
+        "F1 low (95%)",
+        "F1 high (95%)",
+        "Precision",
+        "Recall",
+        "Evaluation projects",
+        "Rules F1",
+        "Model vs rules",
+        "F1 change",
+        "Change vs serving version",
+        "Threshold",
+        "Training projects",
+        "Note",
+    ]
+    return table[order]
 
 
 def per_class_csv(frame: pd.DataFrame) -> bytes:
@@ -173,16 +373,18 @@ def threshold_frame(thresholds: Mapping[str, float]) -> pd.DataFrame:
     return frame.sort_values("tag", ignore_index=True)
 
 
-def versions_frame(versions: Sequence[ModelVersion], usernames: Mapping[int, str]) -> pd.DataFrame:
-    """Every version, newest first, as a table: who asked, when, what it scored, or why it
-    failed."""
+def versions_frame(
+    versions: Sequence[ModelVersion], usernames: Mapping[int, str], serving_id: int | None = None
+) -> pd.DataFrame:
+    """Every version, newest first, as a table: who asked, when, what it scored, which one
+    serves and which are held (and why), or why it failed."""
     rows = []
     for version in sorted(versions, key=lambda v: -v.id):
         summary = registry.version_summary(version)
         rows.append(
             {
                 "Version": version.id,
-                "Status": version.status,
+                "Status": version_state(version, serving_id),
                 "Started by": _starter(version, usernames),
                 "Queued at": version.created_at,
                 "Seconds": version.duration_s,
@@ -192,9 +394,21 @@ def versions_frame(versions: Sequence[ModelVersion], usernames: Mapping[int, str
                 "Macro F1": summary["macro_f1"],
                 "Weighted F1": summary["weighted_f1"],
                 "Error": version.error or "",
+                "Why it serves or is held": (version.promotion or {}).get("reason", ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def version_state(version: ModelVersion, serving_id: int | None) -> str:
+    """ "serving", "held" (the gate held it and nobody promoted it since), or the status."""
+    if version.status != "ready":
+        return version.status
+    if version.id == serving_id:
+        return "serving"
+    if version.promoted_at is None and (version.promotion or {}).get("decision") == "held":
+        return "held"
+    return "ready"
 
 
 def _starter(version: ModelVersion, usernames: Mapping[int, str]) -> str:
@@ -339,3 +553,55 @@ def duration_text(seconds: float) -> str:
 
 def when_text(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def version_name(version_id: int) -> str:
+    return "rules (v0)" if version_id == baseline.VERSION else f"v{version_id}"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The page's weighted F1 on one label set: value, interval and the verdict against the
+    version that served before (``real`` when better or worse, not "can't tell")."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    change: str | None
+    real: bool
+
+
+def headline(metrics: Mapping[str, Any], labels: str) -> Headline:
+    figure = metrics.get("intervals", {}).get(labels, {}).get("overall", {}).get("weighted_f1")
+    gate = metrics.get("gate") or {}
+    change = ((gate.get("difference") or {}).get(labels) or {}).get("overall", {})
+    row = change.get("weighted_f1")
+    return Headline(
+        value=figure["value"] if figure else None,
+        low=figure["low"] if figure else None,
+        high=figure["high"] if figure else None,
+        change=(f"{row['verdict']} vs v{gate['against']} ({row['value']:+.3f})" if row else None),
+        real=bool(row) and row["verdict"] in (intervals.BETTER, intervals.WORSE),
+    )
+
+
+def tags_with_enough_support(metrics: Mapping[str, Any], labels: str, min_support: int) -> int:
+    """How many tags have ``min_support`` positive evaluation projects on ``labels``: the
+    verified figures are worth reading once most tags do."""
+    per_class = metrics.get("intervals", {}).get(labels, {}).get("per_class", {})
+    return sum(row["support"] >= min_support for row in per_class.values())
+
+
+def change_sentence(metrics: Mapping[str, Any], labels: str) -> str | None:
+    """What the last retrain changed for real, in one sentence; None without a comparison."""
+    gate = metrics.get("gate") or {}
+    difference = (gate.get("difference") or {}).get(labels) or {}
+    counts = intervals.verdict_counts(difference)
+    if gate.get("against") is None or not sum(counts.values()):
+        return None
+    return (
+        f"Against v{gate['against']} on the same {difference['n']:,} evaluation projects and "
+        f"today's labels: {counts[intervals.BETTER]} tags better, {counts[intervals.WORSE]} "
+        f"worse, {counts[intervals.CANT_TELL]} can't tell, {counts[intervals.TOO_FEW]} with "
+        "too few evaluation projects to tell."
+    )

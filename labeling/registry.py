@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Annotation, ModelVersion, Prediction, Tag, User, utcnow
 from db.session import SessionFactory, make_private_dir
-from labeling import audit, label_errors
+from labeling import assessment, audit, label_errors, promotion
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
 from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, label_matrix
@@ -287,6 +287,10 @@ def train_version(
         probabilities = model.predict_proba_texts(corpus.texts)
         scores = _scores(settings, model, probabilities)
         errors = _label_errors_by_row(corpus, model, report) if settings.label_errors else {}
+        assessed = assessment.assess_new_version(
+            make_session, version_id, corpus, model, probabilities, settings.min_eval_support
+        )
+        evaluation.update(assessed.metrics)
         report("saving", 95)
         write_artifact_atomically(model, path)
         _finish_ready(
@@ -301,6 +305,14 @@ def train_version(
             snapshot,
             str(path),
             time.perf_counter() - started,
+        )
+        promotion.decide_after_training(
+            make_session,
+            version_id,
+            assessed.eval_set,
+            assessed.predicted,
+            settings.promotion_rule,
+            settings.min_eval_support,
         )
     except Exception as error:  # any failure must end as a failed version, never a crash
         path.unlink(missing_ok=True)
@@ -499,16 +511,20 @@ def _finish_failed(
 
 
 def _drop_old_predictions(session: Session) -> None:
-    """Only the newest ready versions' scores are kept; older ones would only grow the table."""
-    kept = (
-        select(ModelVersion.id)
-        .where(ModelVersion.status == "ready")
-        .order_by(ModelVersion.id.desc())
-        .limit(KEPT_PREDICTION_VERSIONS)
-    )
-    session.execute(
-        delete(Prediction).where(Prediction.model_version_id.not_in(kept.scalar_subquery()))
-    )
+    """Only the newest ready versions' scores and the serving one's are kept; older ones
+    would only grow the table."""
+    kept = [
+        *session.scalars(
+            select(ModelVersion.id)
+            .where(ModelVersion.status == "ready")
+            .order_by(ModelVersion.id.desc())
+            .limit(KEPT_PREDICTION_VERSIONS)
+        )
+    ]
+    serving = current_version(session)
+    if serving is not None:
+        kept.append(serving.id)
+    session.execute(delete(Prediction).where(Prediction.model_version_id.not_in(kept)))
 
 
 def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:
@@ -538,13 +554,9 @@ def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:
 
 
 def current_version(session: Session) -> ModelVersion | None:
-    """The newest ready version: what the app serves, whatever is queued, training or failed."""
-    return session.scalar(
-        select(ModelVersion)
-        .where(ModelVersion.status == "ready")
-        .order_by(ModelVersion.id.desc())
-        .limit(1)
-    )
+    """The serving version: the ready one promoted last (labeling.promotion), whatever is
+    queued, training, failed or held; serving, suggestions and label-error order follow it."""
+    return promotion.serving_version(session)
 
 
 def list_versions(session: Session) -> list[ModelVersion]:
@@ -585,7 +597,17 @@ def version_summary(version: ModelVersion) -> dict[str, Any]:
         "weighted_f1": overall.get("weighted_f1"),
         "samples_f1": overall.get("samples_f1"),
         "error": version.error,
+        "promotion": version.promotion,
+        "weighted_f1_interval": weighted_interval(version.metrics or {}, "intervals"),
     }
+
+
+def weighted_interval(metrics: dict[str, Any], *path: str) -> list[float] | None:
+    """[low, high] of the weighted F1 on all labels stored under ``path``, if any."""
+    stored: Any = metrics
+    for key in (*path, "all", "overall", "weighted_f1"):
+        stored = stored.get(key) if isinstance(stored, dict) else None
+    return [stored["low"], stored["high"]] if stored else None
 
 
 def version_details(version: ModelVersion) -> dict[str, Any]:

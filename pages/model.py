@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from labeling import insights, metrics, registry
+from labeling import assessment, drift, insights, metrics, promotion, registry
 from labeling.charts import model as charts
 from labeling.charts.simulation import simulation_chart
 from labeling.text import escape_markdown
@@ -69,45 +69,128 @@ if current is None:
     )
     st.stop()
 
+
+def promote(version_id: int) -> None:
+    """Serve a version (promote or roll back); the reason is shown after the rerun."""
+    try:
+        with st.spinner("Promoting…"), make_session.begin() as session:
+            st.session_state["promotion_message"] = promotion.promote(
+                session, version_id, user, settings=config
+            )
+    except promotion.PromotionError as error:
+        st.error(escape_markdown(str(error)))
+    else:
+        st.rerun()
+
+
+for version in metrics.held_versions(versions):
+    st.warning(
+        escape_markdown(
+            f"Version {version.id} is held, v{current.id} keeps serving — "
+            f"{(version.promotion or {}).get('reason', 'no reason recorded')}"
+        )
+    )
+    if st.button(f"Promote version {version.id}", key=f"promote-held-{version.id}"):
+        promote(version.id)
+if "promotion_message" in st.session_state:
+    st.success(escape_markdown(st.session_state.pop("promotion_message").capitalize()))
+
 facts = metrics.training_facts(current, names)
+scored = current.metrics or {}
+counts = metrics.labelled_counts(scored)
+labels = st.radio(
+    "Score against",
+    ["all", "verified"],
+    format_func=lambda which: {
+        "all": f"All effective labels ({counts['all']:,} evaluation projects)",
+        "verified": f"Verified labels only ({counts['verified']:,} evaluation projects)",
+    }[which],
+    horizontal=True,
+)
+st.caption(
+    "All effective labels are mostly the imported tags, which may carry the very errors this "
+    "team fixes; verified labels are evaluation projects an annotator judged or a reviewer "
+    "resolved. Believe the verified figures once they rest on enough projects (their "
+    f"intervals are narrow and most tags have {config.min_eval_support}+ positives); until "
+    "then read the all-labels figures, knowing a model that copies source errors scores well "
+    "on them."
+)
+if labels == "verified":
+    enough = metrics.tags_with_enough_support(scored, "verified", config.min_eval_support)
+    st.info(
+        f"{counts['verified']:,} verified evaluation projects; {enough} of "
+        f"{len(current.thresholds or {})} tags have {config.min_eval_support}+ verified "
+        "positives. "
+        + (
+            "Too few to tell yet: read the all-labels figures. "
+            if enough < len(current.thresholds or {}) / 2
+            else "Enough for most tags: prefer these figures. "
+        )
+        + "About one judgement in five is of an evaluation project, so this grows with labelling."
+    )
+top = metrics.headline(scored, labels)
 columns = st.columns(4)
 columns[0].metric("Serving version", facts["version"])
 columns[1].metric(
     "Weighted F1",
-    f"{facts['weighted_f1']:.3f}" if facts["weighted_f1"] is not None else "-",
-    delta=(
-        f"{facts['weighted_f1_change']:+.3f} vs v{facts['previous_version']}"
-        if facts["weighted_f1_change"] is not None
-        else None
-    ),
+    f"{top.value:.3f}" if top.value is not None else "-",
+    delta=top.change,
+    delta_color="normal" if top.real else "off",
+    delta_arrow="auto" if top.real else "off",
 )
 columns[2].metric("Training projects", f"{facts['train_projects']:,}")
-columns[3].metric("Evaluation projects", f"{facts['eval_projects']:,}")
+columns[3].metric("Evaluation projects", f"{counts[labels]:,}")
+if top.value is not None:
+    st.caption(
+        f"Weighted F1 95% interval: {top.low:.3f} to {top.high:.3f}. An interval "
+        "is the range the figure would likely fall in on another sample of evaluation projects "
+        "of the same size: two figures whose intervals overlap may not really differ."
+    )
 st.caption(
     f"Trained on the labels of {facts['train_projects']:,} projects (label snapshot "
     f"{facts['labels_hash']}), started by {escape_markdown(facts['started_by'])}, finished "
     f"{metrics.when_text(facts['finished_at'])} after "
-    f"{metrics.duration_text(facts['duration_s'])}. Scores are measured on "
-    f"{facts['eval_projects']:,} held-out projects the model never trains on."
+    f"{metrics.duration_text(facts['duration_s'])}. Scores are measured on held-out "
+    "projects the model never trains on. "
+    + escape_markdown(
+        f"Why it serves: {(current.promotion or {}).get('reason', 'newest ready version')}."
+    )
+)
+st.dataframe(metrics.overall_frame(scored, labels), hide_index=True)
+st.caption(
+    "Rules is version 0: a tag is given when its name or an alias appears in the title or "
+    "description, with its taxonomy parents. 'better' or 'worse' means the whole 95% interval "
+    "of the difference (same projects, same labels, resampled together) is on one side of 0; "
+    "otherwise 'can't tell'."
 )
 
 st.subheader("Per-tag quality")
-per_class = metrics.version_per_class(current)
+per_class = metrics.version_per_class(current, labels, config.min_eval_support)
 order = st.selectbox("Sort tags by", list(metrics.SORT_ORDERS))
 shown = metrics.sorted_per_class(per_class, order)
 st.altair_chart(charts.per_class_chart(shown), width="stretch")
 st.caption(
-    "Bars are F1 (higher is better); a short bar is a weak tag. The orange dot is precision "
-    "(how often a suggested tag is right), the green one recall (how many of the tag's "
-    "projects it finds). Grey notes mark tags with too few labelled projects to learn, or "
-    "without an evaluation project to measure them."
+    "Bars are F1 (higher is better) and the dark line its 95% interval: the range F1 would "
+    "likely fall in on another sample of evaluation projects. The orange dot is precision, the "
+    "green one recall. Tags with fewer than "
+    f"{config.min_eval_support} positive evaluation projects read 'too few evaluation "
+    "projects to tell' instead of a number."
 )
 st.dataframe(
     metrics.per_class_table(shown),
     hide_index=True,
     column_config={
         name: st.column_config.NumberColumn(format="%.3f")
-        for name in ("Precision", "Recall", "F1", "F1 change", "Threshold")
+        for name in (
+            "Precision",
+            "Recall",
+            "F1",
+            "F1 low (95%)",
+            "F1 high (95%)",
+            "Rules F1",
+            "F1 change",
+            "Threshold",
+        )
     },
 )
 st.download_button(
@@ -118,26 +201,56 @@ st.download_button(
 )
 
 st.subheader("What the last retrain changed")
-change = metrics.change_frame(per_class)
-if change.empty:
-    st.info("This is the first version: there is no previous version to compare with yet.")
+sentence = metrics.change_sentence(scored, labels)
+if sentence is None:
+    st.info("There is no earlier version compared on the same labels yet.")
 else:
+    st.write(sentence)
+change_frame = metrics.change_frame(per_class)
+if not change_frame.empty and facts["previous_version"]:
     previous = f"v{facts['previous_version']}"
-    st.altair_chart(charts.change_chart(change, previous, f"v{current.id}"), width="stretch")
+    st.altair_chart(charts.change_chart(change_frame, previous, f"v{current.id}"), width="stretch")
     st.caption(
-        f"Each tag's F1 change from {previous} to v{current.id}: green bars helped, red bars "
-        "got worse; the biggest losses are at the top."
+        f"Each tag's F1 change from {previous} to v{current.id}, as each was scored when it "
+        "was trained (labels may have changed in between): the verdict column of the table "
+        "above says which changes are real."
     )
 
-st.subheader("Overall F1 across versions")
-st.altair_chart(
-    charts.overall_history_chart(metrics.overall_history_frame(versions)), width="stretch"
-)
-st.caption(
-    "Weighted F1 follows the common tags, macro F1 treats every tag equally (it drops when "
-    "rare tags are weak), micro F1 counts every tag decision. Hover a point for the labels "
-    "that version was trained on."
-)
+st.subheader("Every version on today's labels")
+rescored = metrics.rescored_frame(scored)
+if rescored.empty:
+    st.info("This version was trained before versions were re-scored on the same labels.")
+else:
+    st.altair_chart(
+        charts.rescored_chart(rescored, f"v{current.id}'s training, all labels"), width="stretch"
+    )
+    st.caption(
+        "Each version's weighted F1 re-scored on the labels of the serving version's training, "
+        "so the line shows what the models learned, not what people relabelled; the whiskers "
+        "are 95% intervals."
+    )
+
+st.subheader("What is new in the latest import")
+if st.button("Check the latest import against the model"):
+    try:
+        with make_session() as session:
+            report = drift.batch_report(
+                session, None, registry.load_artifact(current.artifact_path or ""), current
+            )
+    except (drift.DriftError, OSError) as error:
+        st.error(escape_markdown(str(error)))
+    else:
+        st.text(
+            f"Import batch {report['batch']} ({report['file']}): {report['projects']:,} new "
+            f"projects, checked with v{current.id}"
+        )
+        st.dataframe(drift.summary_rows(report), hide_index=True)
+        st.caption(
+            "A batch unlike the catalogue (many unseen words, a shifted tag mix, many projects "
+            "without a confident tag) is where the model's figures above hold least; label "
+            "some of it before trusting its suggestions. Full lists: python -m labeling drift "
+            "--json."
+        )
 
 st.subheader("Learning curve of the latest simulation")
 simulation = metrics.latest_simulation(config.data_dir / "simulations")
@@ -176,7 +289,7 @@ else:
 
 st.subheader("Versions")
 st.dataframe(
-    metrics.versions_frame(versions, names),
+    metrics.versions_frame(versions, names, current.id),
     hide_index=True,
     column_config={
         name: st.column_config.NumberColumn(format="%.3f")
@@ -184,24 +297,46 @@ st.dataframe(
     },
 )
 ready = [v.id for v in metrics.ready_versions(versions)]
-if len(ready) < 2:
-    st.caption("Compare two versions side by side once there are two ready versions.")
-else:
-    left, right = st.columns(2)
-    a_id = left.selectbox("Compare version", ready, index=len(ready) - 2)
-    b_id = right.selectbox("with version", ready, index=len(ready) - 1)
-    by_id = {v.id: v for v in versions}
-    overall, compared = metrics.comparison_frames(by_id[a_id], by_id[b_id])
-    scores = {
-        name: st.column_config.NumberColumn(format="%.3f")
-        for name in (f"v{a_id}", f"v{b_id}", f"F1 v{a_id}", f"F1 v{b_id}")
-    }
-    scores["Change"] = st.column_config.NumberColumn(format="%+.3f")
-    st.dataframe(overall, hide_index=True, column_config=scores)
-    st.caption(
-        f"Overall and per-tag F1 of v{a_id} and v{b_id} on the evaluation split; per tag, the "
-        "biggest losses first."
-    )
-    st.dataframe(
-        metrics.comparison_table(compared, a_id, b_id), hide_index=True, column_config=scores
-    )
+st.caption(
+    f"Version {current.id} serves. A new version serves only when it is not worse than the "
+    f"serving one (rule: {escape_markdown(config.promotion_rule)}); a manager can promote or "
+    "roll back to any ready version."
+)
+others = [v for v in reversed(ready) if v != current.id]
+if others:
+    chosen = st.selectbox("Version to serve", others)
+    if st.button("Promote or roll back to this version"):
+        promote(chosen)
+
+st.subheader("Compare two versions on today's labels")
+choices = [0, *ready]
+left, right = st.columns(2)
+a_id = left.selectbox(
+    "Compare version", choices, index=max(len(choices) - 2, 0), format_func=metrics.version_name
+)
+b_id = right.selectbox(
+    "with version", choices, index=len(choices) - 1, format_func=metrics.version_name
+)
+if st.button("Compare on today's labels"):
+    try:
+        with make_session() as session:
+            compared = assessment.compare_versions(
+                session, a_id, b_id, config.trust_source_tags, config.min_eval_support
+            )
+    except assessment.ComparisonError as error:
+        st.error(escape_markdown(str(error)))
+    else:
+        for which in ("all", "verified"):
+            a_name, b_name = metrics.version_name(a_id), metrics.version_name(b_id)
+            overall, per_tag = metrics.paired_frames(compared[which], a_name, b_name)
+            st.markdown(
+                f"**{'All effective labels' if which == 'all' else 'Verified labels only'}** "
+                f"({compared[which]['n']:,} evaluation projects)"
+            )
+            st.dataframe(overall, hide_index=True)
+            st.dataframe(per_tag, hide_index=True)
+        st.caption(
+            f"{b_name} minus {a_name} on the same evaluation projects and today's labels; "
+            "'better' or 'worse' only when the whole 95% interval of the difference is on one "
+            "side of 0."
+        )

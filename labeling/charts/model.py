@@ -80,6 +80,24 @@ def per_class_chart(per_class: pd.DataFrame) -> alt.LayerChart:
             ],
         )
     )
+    whiskers = (
+        alt.Chart(
+            rated.dropna(subset=["f1_low", "f1_high"]) if "f1_low" in rated else rated.iloc[:0]
+        )
+        .mark_rule(color="#1f3b57", strokeWidth=2)
+        .encode(
+            x=alt.X("f1_low:Q", scale=x_scale),
+            x2="f1_high:Q",
+            y=y,
+            tooltip=[
+                alt.Tooltip("tag:N", title="Tag"),
+                alt.Tooltip("f1:Q", title="F1", format=".3f"),
+                alt.Tooltip("f1_low:Q", title="95% interval from", format=".3f"),
+                alt.Tooltip("f1_high:Q", title="to", format=".3f"),
+                alt.Tooltip("support:Q", title="Evaluation projects"),
+            ],
+        )
+    )
     unrated = per_class[~per_class["measured"]]
     notes = (
         alt.Chart(unrated)
@@ -95,8 +113,8 @@ def per_class_chart(per_class: pd.DataFrame) -> alt.LayerChart:
             ],
         )
     )
-    return alt.layer(bars, dots, notes).properties(
-        title="Per-tag quality: F1 bar, precision and recall dots",
+    return alt.layer(bars, whiskers, dots, notes).properties(
+        title="Per-tag quality: F1 bar with its 95% interval, precision and recall dots",
         height=rows_height(len(order)),
     )
 
@@ -200,4 +218,34 @@ def predicted_tags_chart(tags_per_project: pd.DataFrame) -> alt.Chart:
             ],
         )
         .properties(title="Number of predicted tags per project", height=260)
+    )
+
+
+def rescored_chart(rescored: pd.DataFrame, labels_of: str) -> alt.LayerChart:
+    """Weighted F1 of every version (and of the rules) re-scored on the same, current labels,
+    with its 95% interval as a whisker: overlapping whiskers mean the versions may not differ."""
+    x = alt.X("label:N", sort=rescored["label"].tolist(), title="Version (rules = baseline)")
+    x = x.axis(labelAngle=0)
+    points = (
+        alt.Chart(rescored)
+        .mark_point(filled=True, size=80, color=METRIC_COLOURS["Weighted F1"])
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title="Weighted F1", scale=alt.Scale(domain=[0, 1])),
+            tooltip=[
+                alt.Tooltip("label:N", title="Version"),
+                alt.Tooltip("value:Q", title="Weighted F1", format=".3f"),
+                alt.Tooltip("low:Q", title="95% interval from", format=".3f"),
+                alt.Tooltip("high:Q", title="to", format=".3f"),
+                alt.Tooltip("n:Q", title="Evaluation projects", format=","),
+            ],
+        )
+    )
+    whiskers = (
+        alt.Chart(rescored)
+        .mark_rule(color=METRIC_COLOURS["Weighted F1"], strokeWidth=2)
+        .encode(x=x, y="low:Q", y2="high:Q")
+    )
+    return alt.layer(whiskers, points).properties(
+        title=f"Every version re-scored on today's labels ({labels_of})", height=300
     )

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.models import ModelVersion, User
+from db.models import AuditEvent, ModelVersion, Prediction, User
 from db.session import SessionFactory
-from labeling import insights, io, metrics, registry
+from labeling import assessment, insights, io, metrics, promotion, registry
 from labeling.config import load_settings
 from labeling.synthetic import DEMO_DIR
 from labeling.text import escape_markdown
@@ -114,39 +114,59 @@ def test_trained_model_tables_show_the_stored_numbers(
         "Training projects",
         "Evaluation projects",
     ]
+    # Two trainings on the same labels tie; the default rule serves a tie and says so.
+    assert current.id == 2 and current.promoted_at is not None
+    assert "the rule 'not_worse' serves a tie" in current.promotion["reason"]
     assert at.metric[0].value == str(current.id)
     assert at.metric[1].value == f"{current.metrics['overall']['weighted_f1']:.3f}"
     assert at.metric[2].value == f"{current.label_snapshot['train_projects']:,}"
+    assert at.metric[3].value == "55"
+    assert "can't tell vs v1" in at.metric[1].delta
 
-    per_class = at.dataframe[0].value
-    expected = metrics.sorted_per_class(metrics.version_per_class(current), "Weakest F1 first")
-    assert per_class["Tag"].tolist() == expected["tag"].tolist()
-    assert per_class["F1"].tolist() == pytest.approx(expected["f1"].tolist(), nan_ok=True)
-    weakest = per_class.iloc[0]
-    stored = current.metrics["per_class"][weakest["Tag"]]
-    assert weakest["F1"] == pytest.approx(stored["f1"])
-    assert weakest["Evaluation projects"] == stored["support"]
-    assert weakest["Threshold"] == pytest.approx(current.thresholds[weakest["Tag"]])
-    measured = [v for v in current.metrics["per_class"].values() if v["support"] > 0]
-    assert weakest["F1"] == min(v["f1"] for v in measured)
+    overall = at.dataframe[0].value.set_index("Metric")
+    assert overall.loc["Weighted F1", "Evaluation projects"] == 55
+    assert overall.loc["Weighted F1", "vs v1"].startswith("can't tell (+0.000")
 
-    at.selectbox[0].select("Tag name").run()
-    by_name = at.dataframe[0].value
-    assert by_name["Tag"].tolist() == (
-        metrics.sorted_per_class(metrics.version_per_class(current), "Tag name")["tag"].tolist()
+    per_class = at.dataframe[1].value
+    expected = metrics.sorted_per_class(
+        metrics.version_per_class(current, "all", 10), "Weakest F1 first"
     )
-    rated = by_name[by_name["Note"] == ""]["Tag"].tolist()
-    assert rated == sorted(rated) and len(rated) == len(measured)
+    assert per_class["Tag"].tolist() == expected["tag"].tolist()
+    stored = current.metrics["intervals"]["all"]["per_class"]
+    few = per_class[per_class["Evaluation projects"] < 10]
+    assert len(few) > 0 and few["F1"].isna().all()
+    assert few["Note"].str.startswith("too few evaluation projects to tell").all()
+    enough = per_class[per_class["Evaluation projects"] >= 10]
+    assert len(enough) > 0
+    for _, row in enough.iterrows():
+        assert row["F1"] == pytest.approx(current.metrics["per_class"][row["Tag"]]["f1"])
+        figure = stored[row["Tag"]]["f1"]
+        assert (row["F1 low (95%)"], row["F1 high (95%)"]) == (figure["low"], figure["high"])
+        assert row["F1 low (95%)"] <= row["F1"] <= row["F1 high (95%)"]
 
-    table = at.dataframe[1].value
+    assert any(
+        w.value == "Against v1 on the same 55 evaluation projects and today's labels: 0 tags "
+        "better, 0 worse, 3 can't tell, 25 with too few evaluation projects to tell."
+        for w in at.markdown
+    )
+    at.radio[0].set_value("verified").run()
+    assert at.metric[3].value == "0"
+    assert any(
+        info.value.startswith("0 verified evaluation projects; 0 of 28 tags have 10+ verified")
+        and "Too few to tell yet" in info.value
+        for info in at.info
+    )
+
+    table = at.dataframe[2].value
     assert table["Version"].tolist() == [v.id for v in versions]
     assert table["Weighted F1"].tolist() == pytest.approx(
         [v.metrics["overall"]["weighted_f1"] for v in versions]
     )
-    overall = at.dataframe[2].value.set_index("Metric")
-    assert overall.loc["Weighted F1", "Change"] == pytest.approx(
-        current.metrics["deltas"]["overall"]["weighted_f1"]
-    )
+    at.radio[0].set_value("all").run()
+    next(b for b in at.button if b.label == "Compare on today's labels").click().run()
+    compared = at.dataframe[3].value.set_index("Metric")
+    assert compared.loc["Weighted F1", "Verdict"] == "can't tell"
+    assert compared.loc["Weighted F1", "Change"] == 0
 
     at = _open(at, "insights")
     assert at.title[0].value == "Insights"
@@ -170,9 +190,17 @@ def test_admin_sees_both_pages_with_a_model(
     assert at.title[0].value == "Model" and not at.error
     assert "Versions" in [s.value for s in at.subheader]
     assert any(
-        i.value.startswith("This is the first version: there is no previous version")
-        for i in at.info
+        i.value == "There is no earlier version compared on the same labels yet." for i in at.info
     )
+    next(b for b in at.button if b.label == "Check the latest import against the model").click()
+    at.run()
+    assert not at.exception
+    assert any(t.value.startswith("Import batch 1 (projects.json): 320 new") for t in at.text)
+    checks = next(
+        d.value for d in at.dataframe if list(d.value.columns) == ["Check", "Finding"]
+    ).set_index("Check")["Finding"]
+    assert checks["Predicted tags vs the catalogue"].endswith(": like the catalogue")
+    assert checks["Likely duplicates of existing projects"] == "0"
     at = _open(at, "insights")
     assert [s.value for s in at.subheader] == [
         "Labelling progress",
@@ -192,3 +220,65 @@ def test_insights_shows_the_agreement_summary(
     metrics_shown = {m.label: m.value for m in at.metric}
     assert metrics_shown["Projects judged by 2+ annotators"] == "3"
     assert metrics_shown["Krippendorff's alpha"] == "0.53"
+
+
+def _held_copy(
+    make_session: SessionFactory, source: ModelVersion, probabilities: dict | None = None
+) -> int:
+    """A ready copy of ``source`` that predicts no tag on any evaluation project: clearly
+    worse, so the gate holds it; its stored catalogue scores are ``source``'s, or
+    ``probabilities`` for every project when given (to tell its suggestions apart)."""
+    with make_session.begin() as session:
+        copy = ModelVersion(
+            status="ready",
+            params=source.params,
+            label_snapshot=source.label_snapshot,
+            thresholds=source.thresholds,
+            metrics=source.metrics,
+            artifact_path=source.artifact_path,
+            finished_at=source.finished_at,
+        )
+        session.add(copy)
+        session.flush()
+        for row in session.scalars(
+            select(Prediction).where(Prediction.model_version_id == source.id)
+        ):
+            session.add(
+                Prediction(
+                    model_version_id=copy.id,
+                    project_id=row.project_id,
+                    probabilities=probabilities or row.probabilities,
+                    uncertainty=row.uncertainty,
+                )
+            )
+        copy_id = copy.id
+    with make_session() as session:
+        eval_set = assessment.load_eval_set(session, True)
+    empty = {pid: frozenset() for pid in eval_set.ids}
+    gate = promotion.decide_after_training(make_session, copy_id, eval_set, empty, "not_worse", 10)
+    assert not gate.promote
+    return copy_id
+
+
+def test_manager_sees_a_held_version_with_its_reason_and_promotes_it(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    (first,) = _demo_with_versions(with_users, 1)
+    held = _held_copy(with_users, first)
+    at = _open(app_as("manager"), "model")
+    assert at.metric[0].value == str(first.id)
+    warning = at.warning[0].value
+    assert warning.startswith(f"Version {held} is held, v{first.id} keeps serving")
+    assert "worse" in warning and "the rule 'not\\_worse' does not serve a worse version" in warning
+    next(b for b in at.button if b.label == f"Promote version {held}").click().run()
+    assert not at.exception
+    assert at.metric[0].value == str(held)
+    assert at.success[0].value == escape_markdown(f"Promoted by manager (was v{first.id})")
+    with with_users() as session:
+        assert registry.current_version(session).id == held
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.action == "model.promote")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert event.actor == "manager" and event.details["version"] == held

@@ -35,7 +35,8 @@ def _tooltips(encoding: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_per_class_chart_bars_dots_and_not_enough_data_notes() -> None:
     shown = metrics.sorted_per_class(PER_CLASS, "Weakest F1 first")
     spec = charts.per_class_chart(shown).to_dict()
-    bars, dots, notes = spec["layer"]
+    bars, whiskers, dots, notes = spec["layer"]
+    assert whiskers["mark"]["type"] == "rule"
     assert bars["mark"]["type"] == "bar" and dots["mark"]["type"] == "point"
     assert notes["mark"]["type"] == "text"
     assert bars["encoding"]["x"]["field"] == "f1"
@@ -135,3 +136,59 @@ def test_predicted_tags_chart_counts_and_shares() -> None:
     assert encoding["y"]["title"] == "Projects"
     assert [r["share"] for r in _rows(spec, spec)] == [0.25, 0.5, 0.25]
     assert _tooltips(encoding)["share"]["format"] == ".1%"
+
+
+def test_per_class_chart_draws_each_measured_tags_interval() -> None:
+    stored = {
+        "per_class": {"nlp": {"precision": 0.9, "recall": 0.6, "f1": 0.72, "support": 12}},
+        "min_support": 10,
+        "intervals": {
+            "all": {
+                "n": 40,
+                "per_class": {
+                    "nlp": {
+                        "support": 12,
+                        "precision": {"value": 0.9, "low": 0.7, "high": 1.0},
+                        "recall": {"value": 0.6, "low": 0.4, "high": 0.8},
+                        "f1": {"value": 0.72, "low": 0.55, "high": 0.86},
+                    }
+                },
+            }
+        },
+    }
+    frame = metrics.version_per_class(_version_like(stored, {"nlp": 0.4}), "all", min_support=10)
+    spec = charts.per_class_chart(frame).to_dict()
+    whiskers = spec["layer"][1]
+    assert whiskers["encoding"]["x"]["field"] == "f1_low"
+    assert whiskers["encoding"]["x2"]["field"] == "f1_high"
+    assert _rows(spec, whiskers) == [
+        {**_rows(spec, whiskers)[0], "tag": "nlp", "f1_low": 0.55, "f1_high": 0.86}
+    ]
+    assert "95% interval" in spec["title"]
+
+
+def test_rescored_chart_one_point_and_whisker_per_version_rules_first() -> None:
+    rescored = metrics.rescored_frame(
+        {
+            "rescored": [
+                {"version": 0, "n": 55, "weighted_f1": {"value": 0.49, "low": 0.37, "high": 0.58}},
+                {"version": 2, "n": 55, "weighted_f1": {"value": 0.75, "low": 0.68, "high": 0.82}},
+            ]
+        }
+    )
+    assert rescored["label"].tolist() == ["rules", "v2"]
+    spec = charts.rescored_chart(rescored, "v2's training").to_dict()
+    whiskers, points = spec["layer"]
+    assert whiskers["mark"]["type"] == "rule" and points["mark"]["type"] == "point"
+    assert (whiskers["encoding"]["y"]["field"], whiskers["encoding"]["y2"]["field"]) == (
+        "low",
+        "high",
+    )
+    assert points["encoding"]["x"]["sort"] == ["rules", "v2"]
+    assert spec["title"] == "Every version re-scored on today's labels (v2's training)"
+
+
+def _version_like(stored: dict[str, Any], thresholds: dict[str, float]) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(metrics=stored, thresholds=thresholds, label_snapshot={})

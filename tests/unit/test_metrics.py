@@ -15,7 +15,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from db.models import ModelVersion
 from db.session import SessionFactory
-from labeling import metrics, registry
+from labeling import intervals, metrics, registry
 from labeling.model import evaluate, label_matrix
 
 TAGS = ["a", "b", "c"]
@@ -134,10 +134,11 @@ def test_csv_has_readable_headings_and_marks_tags_without_data() -> None:
     frame = metrics.per_class_frame(_metrics(), {"a": 0.4}, {"d": 2})
     lines = metrics.per_class_csv(frame).decode().splitlines()
     assert lines[0] == (
-        "Tag,Precision,Recall,F1,Evaluation projects,F1 change,Threshold,Training projects,Note"
+        "Tag,F1,F1 low (95%),F1 high (95%),Precision,Recall,Evaluation projects,Rules F1,"
+        "Model vs rules,F1 change,Change vs serving version,Threshold,Training projects,Note"
     )
-    assert lines[1] == "a,1.0000,0.6667,0.8000,3,,0.4000,0,"
-    assert lines[4] == "d,,,,,,,2,not enough data (2 training projects)"
+    assert lines[1] == "a,0.8000,,,1.0000,0.6667,3,,,,,0.4000,0,"
+    assert lines[4] == "d,,,,,,,,,,,,2,not enough data (2 training projects)"
 
 
 def test_overall_history_follows_ready_versions_with_scikit_learn_averages() -> None:
@@ -242,3 +243,108 @@ def test_the_progress_poll_reads_only_unfinished_versions(make_session: SessionF
         polled = metrics.unfinished_versions(session)
         assert sorted(v.status for v in polled) == ["queued", "training"]
         assert metrics.running_job(polled).status == "training"
+
+
+# --- bootstrap intervals and paired differences (labeling.intervals) ---------------------------
+
+
+def test_interval_of_two_projects_spans_every_resample_value() -> None:
+    # One tag, project A a true positive, project B a false positive. A resample draws
+    # {A, A} (F1 1), {A, B} (F1 2/3) or {B, B} (F1 0), each extreme with chance 1/4, so 1,000
+    # seeded resamples cover both: the 95% interval is 0 to 1 around the point figure 2/3.
+    truth, predicted = np.array([[1], [0]]), np.array([[1], [1]])
+    result = intervals.metric_intervals(truth, predicted, ["a"])
+    assert result["n"] == 2
+    tag = result["per_class"]["a"]
+    assert tag["support"] == 1
+    assert tag["f1"] == {"value": 0.6667, "low": 0.0, "high": 1.0}
+    assert tag["precision"] == {"value": 0.5, "low": 0.0, "high": 1.0}
+    assert result["overall"]["micro_f1"] == {"value": 0.6667, "low": 0.0, "high": 1.0}
+
+
+def test_intervals_are_seeded_and_collapse_when_every_decision_is_right() -> None:
+    truth = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    perfect = intervals.metric_intervals(truth, truth, ["a", "b"])
+    assert perfect["overall"]["weighted_f1"] == {"value": 1.0, "low": 1.0, "high": 1.0}
+    noisy = np.array([[1, 1], [0, 1], [0, 1], [1, 0]])
+    first = intervals.metric_intervals(truth, noisy, ["a", "b"])
+    assert first == intervals.metric_intervals(truth, noisy, ["a", "b"])
+
+
+def test_point_figures_match_scikit_learn() -> None:
+    truth = label_matrix([frozenset(t) for t in TRUTH], TAGS)
+    predicted = label_matrix([frozenset(p) for p in PREDICTED], TAGS)
+    result = intervals.metric_intervals(truth, predicted, TAGS)
+    for average in ("micro", "macro", "weighted"):
+        expected = f1_score(truth, predicted, average=average, zero_division=0)
+        figure = result["overall"][f"{average}_f1"]
+        assert figure["value"] == pytest.approx(expected, abs=1e-4)
+        assert figure["low"] <= figure["value"] <= figure["high"]
+
+
+def test_paired_difference_hand_computed_and_verdicts() -> None:
+    # a: A true positive, B false positive; b: A true positive, B left empty. Resamples:
+    # {A,A} 1 vs 1, {A,B} 2/3 vs 1, {B,B} 0 vs 0: the difference is 0 or +1/3, never
+    # negative, and 0 is in the interval: can't tell, though b is never worse.
+    truth = np.array([[1], [0]])
+    a, b = np.array([[1], [1]]), np.array([[1], [0]])
+    result = intervals.paired_difference(truth, a, b, ["t"], min_support=1)
+    row = result["per_class"]["t"]
+    assert (row["a"], row["b"], row["value"]) == (0.6667, 1.0, 0.3333)
+    assert (row["low"], row["high"], row["verdict"]) == (0.0, 0.3333, "can't tell")
+    # 40 projects where b is right and a wrong on every positive: clearly better, and the
+    # reverse comparison clearly worse.
+    truth = np.array([[1]] * 20 + [[0]] * 20)
+    wrong = np.zeros_like(truth)
+    better = intervals.paired_difference(truth, wrong, truth, ["t"], min_support=10)
+    assert better["overall"]["weighted_f1"]["verdict"] == "better"
+    assert better["per_class"]["t"] | {"verdict": "better"} == better["per_class"]["t"]
+    worse = intervals.paired_difference(truth, truth, wrong, ["t"], min_support=10)
+    assert worse["overall"]["weighted_f1"]["verdict"] == "worse"
+    assert worse["overall"]["weighted_f1"]["value"] == -1.0
+
+
+def test_tags_below_the_minimum_support_read_too_few() -> None:
+    truth = np.array([[1, 1]] * 3 + [[0, 1]] * 9)
+    difference = intervals.paired_difference(truth, truth, truth, ["rare", "common"], 10)
+    assert difference["per_class"]["rare"]["verdict"] == "too few"
+    assert difference["per_class"]["common"]["verdict"] == "can't tell"
+    assert intervals.verdict_counts(difference) == {
+        "better": 0,
+        "worse": 0,
+        "can't tell": 1,
+        "too few": 1,
+    }
+    stored = {
+        "min_support": 10,
+        "per_class": {"rare": {"precision": 1, "recall": 1, "f1": 1, "support": 3}},
+        "intervals": {
+            "all": intervals.metric_intervals(truth[:, :1], truth[:, :1], ["rare"]),
+        },
+    }
+    frame = metrics.with_intervals(
+        metrics.per_class_frame(stored, {"rare": 0.5}, {}), stored, "all", None
+    )
+    row = frame.iloc[0]
+    assert np.isnan(row["f1"]) and not row["measured"]
+    assert row["note"] == "too few evaluation projects to tell (3)"
+    lowered = metrics.with_intervals(
+        metrics.per_class_frame(stored, {"rare": 0.5}, {}), stored, "all", 3
+    )
+    assert lowered.iloc[0]["f1"] == 1.0 and lowered.iloc[0]["f1_high"] == 1.0
+
+
+def test_versions_table_says_which_version_serves_and_why_one_is_held() -> None:
+    reason = "held: weighted F1 -0.300 vs v2 (...): worse"
+    versions = [
+        _version(1, promotion={"decision": "promoted", "reason": "the first ready version serves"}),
+        _version(2, promotion={"decision": "promoted", "reason": "serves: ..."}),
+        _version(3, promotion={"decision": "held", "reason": reason}),
+        _version(4, status="failed", error="boom"),
+    ]
+    for version in versions[:2]:
+        version.promoted_at = version.finished_at
+    table = metrics.versions_frame(versions, {}, serving_id=2)
+    assert table["Status"].tolist() == ["failed", "held", "serving", "ready"]
+    assert table["Why it serves or is held"].tolist()[:2] == ["", reason]
+    assert [v.id for v in metrics.held_versions(versions)] == [3]

@@ -239,12 +239,39 @@ def test_cli_train_models_and_worker(
     assert "cross-validating thresholds" in capsys.readouterr().err
     out = stdio.StringIO()
     assert cli.main(["models", "list", "--json"], out=out) == 0
-    assert [v["version"] for v in json.loads(out.getvalue())] == [trained["version"]]
+    listed = json.loads(out.getvalue())
+    assert [(v["version"], v["status"]) for v in listed] == [
+        (trained["version"], "ready"),
+        (0, "rules"),
+    ]
+    assert listed[0]["serving"] and listed[1]["eval_projects"] == 55
+    low, high = listed[1]["weighted_f1_interval"]
+    assert low <= listed[1]["weighted_f1"] <= high
     out = stdio.StringIO()
     assert cli.main(["models", "show", str(trained["version"])], out=out) == 0
     assert "weighted_f1" in out.getvalue() and "thresh" in out.getvalue()
+    assert "promoted: the first ready version serves" in out.getvalue()
+    assert "model vs rules: " in out.getvalue()
     assert cli.main(["models", "show", "99"], out=stdio.StringIO()) == 2
     assert "no model version 99" in capsys.readouterr().err
+    out = stdio.StringIO()
+    assert cli.main(["models", "compare", "0", str(trained["version"]), "--json"], out=out) == 0
+    compared = json.loads(out.getvalue())
+    assert compared["all"]["n"] == 55 and compared["verified"]["n"] == 0
+    assert compared["all"]["overall"]["weighted_f1"]["b"] == pytest.approx(
+        trained["metrics"]["overall"]["weighted_f1"], abs=1e-4
+    )
+    assert cli.main(["models", "promote", str(trained["version"])], out=stdio.StringIO()) == 2
+    assert f"version {trained['version']} already serves" in capsys.readouterr().err
+    out = stdio.StringIO()
+    assert cli.main(["drift", "--json"], out=out) == 0
+    checked = json.loads(out.getvalue())
+    # The only import is the catalogue the model was trained on: nothing has shifted.
+    assert (checked["batch"], checked["projects"]) == (1, 320)
+    assert checked["tag_distribution"]["distance"] == 0.0
+    assert checked["likely_duplicates"]["count"] == 0
+    assert cli.main(["drift", "--batch", "9"], out=stdio.StringIO()) == 2
+    assert "no import batch 9" in capsys.readouterr().err
     out = stdio.StringIO()
     assert cli.main(["worker", "--once"], out=out) == 0
     assert out.getvalue() == "no queued training\n"
@@ -335,3 +362,189 @@ def test_the_stored_prediction_digest_equals_counting_the_stored_predictions(
     assert from_digest.tags_per_project.equals(counted.tags_per_project)
     assert from_digest.suspected.equals(counted.suspected)
     assert not counted.suspected.empty
+
+
+# --- promotion: the gate, promote and roll back -------------------------------------------------
+
+
+def _difference(value: float, low: float, high: float) -> dict:
+    from labeling.intervals import verdict
+
+    figure = {"value": value, "low": low, "high": high, "a": 0.7, "b": 0.7 + value}
+    return {"n": 55, "overall": {"weighted_f1": figure | {"verdict": verdict(low, high)}}}
+
+
+def test_gate_holds_worse_serves_better_and_the_rule_decides_a_tie() -> None:
+    from labeling.promotion import gate
+
+    worse = gate("not_worse", 3, _difference(-0.2, -0.3, -0.1))
+    assert not worse.promote
+    assert worse.reason == (
+        "held: weighted F1 -0.200 vs v3 (95% interval -0.300 to -0.100, 55 evaluation "
+        "projects, today's labels): worse; the rule 'not_worse' does not serve a worse version"
+    )
+    assert gate("not_worse", 3, _difference(0.2, 0.1, 0.3)).promote
+    assert gate("better", 3, _difference(0.2, 0.1, 0.3)).promote
+    tie = _difference(0.01, -0.05, 0.07)
+    served = gate("not_worse", 3, tie)
+    assert served.promote and served.reason.endswith(
+        "can't tell; the rule 'not_worse' serves a tie"
+    )
+    held = gate("better", 3, tie)
+    assert not held.promote
+    assert held.reason.endswith("the rule 'better' serves only a clearly better version")
+    assert gate("always", 3, _difference(-0.2, -0.3, -0.1)).promote
+    assert gate("not_worse", 3, None).promote
+
+
+def test_training_holds_a_clearly_worse_version_and_serves_a_clearly_better_one(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    from db.models import AuditEvent
+    from labeling import assessment, promotion
+
+    first = _train(demo_db, settings)
+    assert first.promoted_at is not None and first.promotion["decision"] == "promoted"
+    assert set(first.metrics["intervals"]) == {"all", "verified"}
+    assert first.metrics["intervals"]["all"]["n"] == 55
+    assert first.metrics["intervals"]["verified"]["n"] == 0
+    rules = first.metrics["baseline"]["intervals"]["all"]["overall"]["weighted_f1"]
+    assert 0 <= rules["low"] <= rules["value"] <= rules["high"] <= 1
+    assert [r["version"] for r in first.metrics["rescored"]] == [0, first.id]
+    with demo_db() as session:
+        eval_set = assessment.load_eval_set(session, True)
+    truth = dict(zip(eval_set.ids, eval_set.labels, strict=True))
+    nothing = {pid: frozenset() for pid in eval_set.ids}
+
+    def ready_copy() -> int:
+        with demo_db.begin() as session:
+            copy = ModelVersion(status="ready", thresholds=first.thresholds, metrics={})
+            session.add(copy)
+            session.flush()
+            return copy.id
+
+    worse_id = ready_copy()
+    held = promotion.decide_after_training(demo_db, worse_id, eval_set, nothing, "not_worse", 10)
+    assert not held.promote and held.reason.startswith("held: weighted F1 -")
+    better_id = ready_copy()
+    served = promotion.decide_after_training(demo_db, better_id, eval_set, truth, "not_worse", 10)
+    assert served.promote and ": better" in served.reason
+    with demo_db() as session:
+        assert registry.current_version(session).id == better_id
+        assert session.get(ModelVersion, worse_id).promotion["decision"] == "held"
+        actions = session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.action.like("model.%"))
+            .order_by(AuditEvent.id)
+        ).all()
+        assert actions == ["model.promote", "model.hold", "model.promote"]
+
+
+def test_promote_and_roll_back_move_serving_suggestions_and_label_error_order(
+    make_session: SessionFactory,
+) -> None:
+    from types import SimpleNamespace
+
+    from sqlalchemy import delete, update
+
+    from db.models import AuditEvent, Lease
+    from labeling import promotion
+    from labeling.serving import serve_next
+    from tests.unit.test_serving import _catalogue
+
+    cat = _catalogue(make_session, 3, uncertainties=[0.5, 0.5, 0.5], thresholds={"nlp": 0.5})
+    first = cat.version
+    with make_session.begin() as session:
+        second = ModelVersion(status="ready", thresholds={"nlp": 0.5})
+        session.add(second)
+        session.flush()
+        for i in range(3):
+            session.execute(
+                update(Prediction)
+                .where(
+                    Prediction.model_version_id == first,
+                    Prediction.project_id == cat.projects[f"p{i}"],
+                )
+                .values(label_error_score=[0.9, 0.1, 0.2][i], probabilities={"nlp": 0.6})
+            )
+            session.add(
+                Prediction(
+                    model_version_id=second.id,
+                    project_id=cat.projects[f"p{i}"],
+                    uncertainty=0.5,
+                    probabilities={"vision": 0.7},
+                    label_error_score=[0.1, 0.2, 0.9][i],
+                )
+            )
+        second_id = second.id
+    policy = SimpleNamespace(overlap_share=0.0, strategy="label_errors")
+    alice = cat.users["alice"]
+
+    def served() -> tuple[str, int | None, dict[str, float]]:
+        project = serve_next(make_session, alice, policy, utcnow())
+        assert project is not None
+        with make_session.begin() as session:
+            session.execute(delete(Lease))
+        return project.external_id, project.model_version_id, project.suggestions
+
+    assert served() == ("p2", second_id, {"vision": 0.7})  # the newest ready serves by default
+    with make_session.begin() as session:
+        message = promotion.promote(session, first, None, "second version suggests vision")
+    assert (
+        message
+        == f"rolled back by the command line (was v{second_id}): second version suggests vision"
+    )
+    assert served() == ("p0", first, {"nlp": 0.6})
+    with make_session.begin() as session:
+        promotion.promote(session, second_id, None)
+    assert served() == ("p2", second_id, {"vision": 0.7})
+    with make_session.begin() as session:
+        with pytest.raises(promotion.PromotionError, match=f"version {second_id} already serves"):
+            promotion.promote(session, second_id, None)
+        with pytest.raises(promotion.PromotionError, match="there is no model version 99"):
+            promotion.promote(session, 99, None)
+    with make_session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("model.%")).order_by(AuditEvent.id)
+        ).all()
+        assert [(e.action, e.details["version"]) for e in events] == [
+            ("model.rollback", first),
+            ("model.promote", second_id),
+        ]
+
+
+def test_rolling_back_to_a_version_whose_scores_were_dropped_rescores_it(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    from sqlalchemy import delete
+
+    from labeling import promotion
+
+    first = _train(demo_db, settings)
+    with demo_db.begin() as session:
+        second = ModelVersion(
+            status="ready", thresholds=first.thresholds, artifact_path=first.artifact_path
+        )
+        session.add(second)
+        session.flush()
+        promotion.promote(session, second.id, None, settings=settings)
+        session.execute(delete(Prediction).where(Prediction.model_version_id == first.id))
+    dropped = pytest.raises(promotion.PromotionError, match="scores of the catalogue were dropped")
+    with demo_db.begin() as session, dropped:
+        promotion.promote(session, first.id, None)
+    with demo_db.begin() as session:
+        promotion.promote(session, first.id, None, settings=settings)
+    with demo_db() as session:
+        assert registry.current_version(session).id == first.id
+        restored = session.scalars(
+            select(Prediction).where(Prediction.model_version_id == first.id)
+        ).all()
+    assert len(restored) == 320
+    model = registry.load_artifact(first.artifact_path)
+    with demo_db() as session:
+        project = session.get(Project, restored[0].project_id)
+    expected = model.predict_proba_texts([project_text(project.title, project.description, 2)])
+    for j, tag in enumerate(model.tags):
+        assert restored[0].probabilities.get(tag, 0.0) == pytest.approx(
+            expected[0, j] if expected[0, j] >= 0.005 else 0.0, abs=1e-4
+        )
