@@ -11,9 +11,13 @@ _SLUG_SEPARATORS = re.compile(r"[\s_]+")
 # U+2060 WORD JOINER: invisible and never a line break, but it splits the character runs that
 # Streamlit's Markdown turns into links and icons.
 WORD_JOINER = "\u2060"
-# Where the joiner goes: after every colon (":smile:", ":material/warning:", ":red[...]",
-# "http://", "mailto:"), after every "@" (e-mail autolinks) and between "www" and its dot.
-_AUTOLINK_OR_SHORTCODE = re.compile(r"(?<=:)|(?<=@)|(?<=\bwww)(?=\\\.)", re.IGNORECASE)
+# Where the joiner goes (in the raw text, before escaping): inside a URL scheme's "://", after
+# the first colon of an icon/emoji shortcode (":smile:", ":material/warning:", ":+1:") or a
+# colour directive (":red["), after an e-mail's "@", and between "www" and its dot. Ordinary
+# colons ("Jumble: Box-Aware") are left alone, so the text reads and copies as written.
+_AUTOLINK_OR_SHORTCODE = re.compile(
+    r"(?<=:)(?=//|[\w+/-]+:|[\w-]+\[)|(?<=@)(?=\w)|(?<=\bwww)(?=\.)", re.IGNORECASE
+)
 _SHOWN_FIELDS = ("id", "title", "description", "tags")
 
 
@@ -24,9 +28,9 @@ def escape_markdown(text: str) -> str:
     and emoji shortcodes, because Streamlit finds those in the text after parsing; an invisible
     word joiner inside each breaks them. Newlines become hard breaks so that paragraphs still
     read as written."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    neutralised = _AUTOLINK_OR_SHORTCODE.sub(WORD_JOINER, escaped)
-    return neutralised.replace("\n", "  \n")
+    neutralised = _AUTOLINK_OR_SHORTCODE.sub(WORD_JOINER, text)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", neutralised)
+    return escaped.replace("\n", "  \n")
 
 
 def slugify_tag(name: str) -> str:
