@@ -50,6 +50,7 @@ from labeling.annotations import (
     label_state,
     latest_resolution_records,
 )
+from labeling.insights import DataVersion, data_version
 from labeling.registry import current_version
 
 TAG_SETS = ("source", "effective", "predicted")
@@ -121,9 +122,7 @@ def check_query(query: ProjectQuery) -> None:
             f"Unknown tag set {query.tag_in!r}; choose one of: {', '.join(TAG_SETS)}."
         )
     if query.status is not None and query.status not in STATUSES:
-        raise SearchError(
-            f"Unknown status {query.status!r}; choose one of: {', '.join(STATUSES)}."
-        )
+        raise SearchError(f"Unknown status {query.status!r}; choose one of: {', '.join(STATUSES)}.")
     if query.page < 1 or not 1 <= query.page_size <= MAX_PAGE_SIZE:
         raise SearchError(f"Pages start at 1 and hold 1 to {MAX_PAGE_SIZE} projects.")
 
@@ -136,9 +135,7 @@ def search_projects(session: Session, query: ProjectQuery, trust_source_tags: bo
     total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     ordered = _ordered(matching, query, version, score)
     ids = list(
-        session.scalars(
-            ordered.limit(query.page_size).offset((query.page - 1) * query.page_size)
-        )
+        session.scalars(ordered.limit(query.page_size).offset((query.page - 1) * query.page_size))
     )
     return SearchPage(
         total, query.page, query.page_size, project_rows(session, ids, trust_source_tags, version)
@@ -295,7 +292,9 @@ def _has_tag(
     decided = _id_in(session, Project.id, [p for p, s in touched.items() if tag in s.tags])
     if not trust_source_tags:
         return decided
-    untouched_with_tag = and_(not_(_id_in(session, Project.id, touched.keys())), _has_source_tag(tag))
+    untouched_with_tag = and_(
+        not_(_id_in(session, Project.id, touched.keys())), _has_source_tag(tag)
+    )
     return or_(decided, untouched_with_tag)
 
 
@@ -313,7 +312,30 @@ def _predicted(tag: str, version: ModelVersion | None) -> ColumnElement[bool]:
 # --- derived label states ----------------------------------------------------------------------
 
 
+# (database URL, trust) -> (fingerprint, states): the states of the latest fingerprint seen.
+_STATES: dict[tuple[str, bool], tuple[DataVersion, dict[int, LabelState]]] = {}
+
+
 def touched_states(session: Session, trust_source_tags: bool) -> dict[int, LabelState]:
+    """``derive_touched_states``, reused while the data's fingerprint (newest judgement,
+    resolution, import, ...) is unchanged: paging or refining a search then costs the
+    fingerprint's few indexed queries, not a pass over every judgement."""
+    key = (session.get_bind().engine.url.render_as_string(), trust_source_tags)
+    fingerprint = data_version(session)
+    cached = _STATES.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    states = derive_touched_states(session, trust_source_tags)
+    _STATES[key] = (fingerprint, states)
+    return states
+
+
+def forget_states() -> None:
+    """Drop the cached states (benchmarks time the cold path with it)."""
+    _STATES.clear()
+
+
+def derive_touched_states(session: Session, trust_source_tags: bool) -> dict[int, LabelState]:
     """The label state of every project someone judged or resolved; every other project is
     unlabeled with its source tags (when trusted) as its effective label."""
     judgements = current_judgements(session)

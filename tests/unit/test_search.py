@@ -20,7 +20,13 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
-from labeling.search import ProjectQuery, SearchError, search_projects, search_words
+from labeling.search import (
+    ProjectQuery,
+    SearchError,
+    forget_states,
+    search_projects,
+    search_words,
+)
 
 T0 = datetime(2026, 1, 1, 12, 0)
 
@@ -46,6 +52,12 @@ CATALOGUE = {
     5: ("Graph networks", "Node classification on citation graphs.", ["graphs"], "eval", False),
 }
 TAGS = ["computer-vision", "graphs", "nlp", "object-detection", "transformers"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_state_cache() -> None:
+    """Every PostgreSQL test uses the same URL: a cached state must not outlive its test."""
+    forget_states()
 
 
 @pytest.fixture
@@ -94,9 +106,7 @@ def catalogue(make_session: SessionFactory) -> dict[str, int]:
             )
         # A skip withdraws nothing bob never gave, and leaves 2 unlabeled.
         session.add(Annotation(project_id=2, user_id=users["bob"].id, tags=[], skipped=True))
-        session.add(
-            Resolution(project_id=5, reviewer_id=users["rita"].id, tags=["graphs", "nlp"])
-        )
+        session.add(Resolution(project_id=5, reviewer_id=users["rita"].id, tags=["graphs", "nlp"]))
         version = ModelVersion(status="ready", thresholds={"nlp": 0.5, "transformers": 0.4})
         session.add(version)
         session.flush()
@@ -246,8 +256,14 @@ def test_the_index_follows_edits_and_deletes(
 @pytest.mark.parametrize(
     ("criteria", "message"),
     [
-        ({"sort": "random"}, "Unknown sort 'random'; choose one of: relevance, newest, title, suspect."),
-        ({"tag_in": "votes"}, "Unknown tag set 'votes'; choose one of: source, effective, predicted."),
+        (
+            {"sort": "random"},
+            "Unknown sort 'random'; choose one of: relevance, newest, title, suspect.",
+        ),
+        (
+            {"tag_in": "votes"},
+            "Unknown tag set 'votes'; choose one of: source, effective, predicted.",
+        ),
         ({"page": 0}, "Pages start at 1 and hold 1 to 200 projects."),
     ],
 )
@@ -257,3 +273,12 @@ def test_bad_queries_say_what_is_wrong(
     with make_session() as session, pytest.raises(SearchError) as error:
         search_projects(session, ProjectQuery(**criteria), True)
     assert str(error.value) == message
+
+
+def test_a_new_judgement_is_seen_by_the_next_search(
+    make_session: SessionFactory, catalogue: dict[str, int]
+) -> None:
+    assert found(make_session, status="single") == [3]
+    with make_session.begin() as session:
+        session.add(Annotation(project_id=4, user_id=catalogue["bob"], tags=["audio"]))
+    assert found(make_session, status="single") == [4, 3]
