@@ -4,12 +4,14 @@ import altair  # noqa: F401  (imported with the app, not by the first page that 
 import streamlit as st
 
 from labeling import auth
+from ui.account import require_password_change
 from ui.app import USER_KEY, database, settings, sign_out, signed_in_user, training_worker
 
 st.set_page_config(page_title="LabelLoop", page_icon=":material/label:", layout="wide")
 
 PAGES = {
     "home": st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    "projects": st.Page("pages/projects.py", title="Projects", icon=":material/search:"),
     "annotate": st.Page("pages/annotate.py", title="Annotate", icon=":material/label:"),
     "history": st.Page("pages/history.py", title="My history", icon=":material/history:"),
     "review": st.Page("pages/review.py", title="Review", icon=":material/gavel:"),
@@ -17,6 +19,7 @@ PAGES = {
     "insights": st.Page("pages/insights.py", title="Insights", icon=":material/insights:"),
     "data": st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     "users": st.Page("pages/users.py", title="Users", icon=":material/group:"),
+    "account": st.Page("pages/account.py", title="My account", icon=":material/person:"),
 }
 
 
@@ -82,4 +85,5 @@ with st.sidebar:
     if st.button("Sign out", icon=":material/logout:"):
         sign_out()
         st.rerun()
+require_password_change(user)  # accounts: a reset password is replaced before any page opens
 navigation.run()

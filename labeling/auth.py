@@ -24,6 +24,7 @@ from labeling.config import Settings
 # here when it works, so that nobody is shown a placeholder.
 PAGE_ACCESS: dict[str, frozenset[str]] = {
     "home": frozenset(ROLES),
+    "projects": frozenset(ROLES),
     "annotate": frozenset({"annotator", "reviewer", "admin"}),
     "history": frozenset({"annotator", "reviewer", "admin"}),
     "review": frozenset({"reviewer", "admin"}),
@@ -31,6 +32,7 @@ PAGE_ACCESS: dict[str, frozenset[str]] = {
     "insights": frozenset({"manager", "admin"}),
     "data": frozenset({"admin"}),
     "users": frozenset({"admin"}),
+    "account": frozenset(ROLES),
 }
 
 ROLE_SUMMARY = {

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import (
@@ -51,6 +51,7 @@ class ProjectStory:
     source_tags: tuple[str, ...]
     state: LabelState
     judgements: list[dict[str, Any]]
+    hidden_judges: int
     resolutions: list[dict[str, Any]]
     probabilities: pd.DataFrame
     label_error_score: float | None
@@ -59,7 +60,11 @@ class ProjectStory:
     audit_events: list[dict[str, Any]]
 
 
-def project_story(session: Session, project_id: int, trust_source_tags: bool) -> ProjectStory:
+def project_story(
+    session: Session, project_id: int, trust_source_tags: bool, only_user_id: int | None = None
+) -> ProjectStory:
+    """``only_user_id``: show only that person's judgements (and say how many others there
+    are), for annotators, whose second opinion must stay blind to the first."""
     project = session.get(Project, project_id)
     if project is None:
         raise ProjectNotFound(f"No project with id {project_id}.")
@@ -77,7 +82,8 @@ def project_story(session: Session, project_id: int, trust_source_tags: bool) ->
         import_file=batch.filename if batch is not None else None,
         source_tags=source,
         state=_state(session, project_id, source, trust_source_tags),
-        judgements=judgement_rows(session, project_id),
+        judgements=judgement_rows(session, project_id, only_user_id),
+        hidden_judges=_other_judges(session, project_id, only_user_id),
         resolutions=resolution_rows(session, project_id),
         probabilities=probability_frame(session, project_id),
         label_error_score=score,
@@ -101,14 +107,33 @@ def _state(
     )
 
 
-def judgement_rows(session: Session, project_id: int) -> list[dict[str, Any]]:
-    """Every judgement, oldest first, with whether a later one of the same person replaced it."""
-    rows = session.execute(
+def _other_judges(session: Session, project_id: int, only_user_id: int | None) -> int:
+    if only_user_id is None:
+        return 0
+    return (
+        session.scalar(
+            select(func.count(distinct(Annotation.user_id))).where(
+                Annotation.project_id == project_id, Annotation.user_id != only_user_id
+            )
+        )
+        or 0
+    )
+
+
+def judgement_rows(
+    session: Session, project_id: int, only_user_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Every judgement (or one person's), oldest first, with whether a later one of the same
+    person replaced it."""
+    query = (
         select(Annotation, User.username)
         .join(User, User.id == Annotation.user_id)
         .where(Annotation.project_id == project_id)
         .order_by(Annotation.id)
-    ).all()
+    )
+    if only_user_id is not None:
+        query = query.where(Annotation.user_id == only_user_id)
+    rows = session.execute(query).all()
     latest = {a.user_id: a.id for a, _ in rows}
     return [
         {

@@ -41,7 +41,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from db.models import Annotation, ModelVersion, Prediction, Project, SourceTag, Tag
+from db.models import (
+    Annotation,
+    ImportBatch,
+    ModelVersion,
+    Prediction,
+    Project,
+    SourceTag,
+    Tag,
+    User,
+)
 from labeling.annotations import (
     STATUSES,
     LabelState,
@@ -463,3 +472,31 @@ def rows_table(rows: Iterable[ProjectRow]) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the Projects page's filters offer: active tags, import batches and annotators."""
+
+    tags: list[str]
+    batches: list[tuple[int, str]]
+    annotators: list[tuple[int, str]]
+
+
+def filter_choices(session: Session) -> FilterChoices:
+    batches = session.execute(
+        select(ImportBatch.id, ImportBatch.filename, ImportBatch.created_at).order_by(
+            ImportBatch.id.desc()
+        )
+    ).all()
+    judges = select(Annotation.user_id).distinct().scalar_subquery()
+    return FilterChoices(
+        tags=list(session.scalars(select(Tag.name).where(Tag.active.is_(True)).order_by(Tag.name))),
+        batches=[(b.id, f"#{b.id} {b.filename} ({b.created_at:%Y-%m-%d})") for b in batches],
+        annotators=[
+            (u.id, u.username)
+            for u in session.execute(
+                select(User.id, User.username).where(User.id.in_(judges)).order_by(User.username)
+            )
+        ],
+    )

@@ -18,8 +18,19 @@ from labeling.project_actions import (
     request_review,
 )
 from labeling.project_story import ProjectNotFound, probability_table, project_story
+from labeling.search import forget_states
 from labeling.serving import serve_next
-from tests.unit.test_search import catalogue, fresh_state_cache  # noqa: F401  (fixtures)
+from tests.unit.test_search import build_catalogue
+
+
+@pytest.fixture(autouse=True)
+def fresh_state_cache() -> None:
+    forget_states()
+
+
+@pytest.fixture
+def catalogue(make_session: SessionFactory) -> dict[str, int]:
+    return build_catalogue(make_session)
 
 
 def signed(make_session: SessionFactory, user_id: int) -> auth.SignedInUser:

@@ -62,6 +62,10 @@ def fresh_state_cache() -> None:
 
 @pytest.fixture
 def catalogue(make_session: SessionFactory) -> dict[str, int]:
+    return build_catalogue(make_session)
+
+
+def build_catalogue(make_session: SessionFactory) -> dict[str, int]:
     """The five projects; alice and bob disagree on 1 (conflict), alice alone judged 3
     (single), a reviewer resolved 5 without judgements (resolved); 2 and 4 are unlabeled.
     Model version 1 predicts nlp for 1 and 4 and transformers for 4, and suspects 4 and 1."""
