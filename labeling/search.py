@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    any_,
     bindparam,
     exists,
     func,
@@ -36,6 +35,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -181,8 +181,11 @@ def _matching(
         matching = matching.where(Project.imported_in_id == query.batch_id)
     if query.annotator_id is not None:
         matching = matching.where(_judged_by(query.annotator_id))
+    # The text matches, repeated inside the prediction subqueries: without it PostgreSQL
+    # evaluates the JSON condition on every prediction of the version (1.2 s at 100,000).
+    within = None if scores is None else _id_in(session, Prediction.project_id, scores.keys())
     if query.suspected:
-        matching = matching.where(_suspected(version))
+        matching = matching.where(_suspected(version, within))
     touched: dict[int, LabelState] | None = None
     if query.status is not None or (query.tag and query.tag_in == "effective"):
         touched = touched_states(session, trust_source_tags)
@@ -191,7 +194,7 @@ def _matching(
         matching = matching.where(_has_status(session, query.status, touched))
     if query.tag:
         matching = matching.where(
-            _has_tag(session, query.tag, query.tag_in, version, touched, trust_source_tags)
+            _has_tag(session, query, version, touched, trust_source_tags, within)
         )
     return matching
 
@@ -250,7 +253,8 @@ def _id_in(session: Session, column: Any, ids: Collection[int]) -> ColumnElement
             func.json_each(json.dumps(values))
         )
         return column.in_(listed.scalar_subquery())
-    return column == any_(bindparam(None, values, type_=ARRAY(Integer)))
+    # IN (unnest(...)) lets PostgreSQL hash the list; "= ANY(array)" scans it for every row.
+    return column.in_(select(func.unnest(bindparam(None, values, type_=ARRAY(Integer)))))
 
 
 def _judged_by(user_id: int) -> ColumnElement[bool]:
@@ -261,10 +265,11 @@ def _judged_by(user_id: int) -> ColumnElement[bool]:
     )
 
 
-def _suspected(version: ModelVersion | None) -> ColumnElement[bool]:
+def _suspected(version: ModelVersion | None, within: Any = None) -> ColumnElement[bool]:
     if version is None:
         return literal_column("1") == 0
     return exists().where(
+        true() if within is None else within,
         Prediction.project_id == Project.id,
         Prediction.model_version_id == version.id,
         Prediction.label_error_score > 0,
@@ -286,16 +291,17 @@ def _has_source_tag(tag: str) -> ColumnElement[bool]:
 
 def _has_tag(
     session: Session,
-    tag: str,
-    tag_in: str,
+    query: ProjectQuery,
     version: ModelVersion | None,
     touched: dict[int, LabelState] | None,
     trust_source_tags: bool,
+    within: Any,
 ) -> Any:
-    if tag_in == "source":
+    tag = query.tag or ""
+    if query.tag_in == "source":
         return _has_source_tag(tag)
-    if tag_in == "predicted":
-        return _predicted(tag, version)
+    if query.tag_in == "predicted":
+        return _predicted(tag, version, within)
     assert touched is not None
     decided = _id_in(session, Project.id, [p for p, s in touched.items() if tag in s.tags])
     if not trust_source_tags:
@@ -306,11 +312,12 @@ def _has_tag(
     return or_(decided, untouched_with_tag)
 
 
-def _predicted(tag: str, version: ModelVersion | None) -> ColumnElement[bool]:
+def _predicted(tag: str, version: ModelVersion | None, within: Any = None) -> ColumnElement[bool]:
     threshold = (version.thresholds or {}).get(tag) if version is not None else None
     if version is None or threshold is None:
         return literal_column("1") == 0
     return exists().where(
+        true() if within is None else within,
         Prediction.project_id == Project.id,
         Prediction.model_version_id == version.id,
         Prediction.probabilities[tag].as_float() >= threshold,

@@ -65,7 +65,8 @@ with find_tab:
     with make_session() as session:
         found = search.search_projects(session, query, config.trust_source_tags)
     st.caption(
-        f"{found.total:,} projects found · page {found.page} of {found.pages}"
+        f"{found.total:,} project{'' if found.total == 1 else 's'} found"
+        f" · page {found.page} of {found.pages}"
         + (" · best match first" if sort == "relevance" and search.search_words(words) else "")
     )
     if not found.rows:

@@ -16,7 +16,8 @@ if "users_flash" in st.session_state:
 if "users_one_time" in st.session_state:
     name, one_time = st.session_state.pop("users_one_time")
     st.warning(
-        f"One-time password for {name}, shown only now: give it to them; they choose their "
+        f"One-time password for {escape_markdown(name)}, shown only now: give it to them; "
+        "they choose their "
         "own at the next sign-in."
     )
     st.code(one_time, language=None)
@@ -90,12 +91,15 @@ with right:
                 lambda s: accounts.reactivate(s, chosen, actor=user), f"{chosen} can sign in again."
             )
         if buttons[2].button("Reset password"):
-
-            def reset(session) -> None:
-                one_time = accounts.reset_password(session, chosen, actor=user)
+            try:
+                with database().begin() as session:
+                    one_time = accounts.reset_password(session, chosen, actor=user)
+            except auth.AuthError as error:
+                st.error(escape_markdown(str(error)))
+            else:
+                # Kept for the next run only: shown once, after the reset is committed.
                 st.session_state["users_one_time"] = (chosen, one_time)
-
-            run_account_change(reset, f"{chosen}'s password was reset.")
+                st.rerun()
 
 st.subheader("Audit trail")
 with database()() as session:
