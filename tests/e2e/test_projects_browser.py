@@ -21,7 +21,7 @@ def test_search_open_a_project_and_read_its_story(page) -> None:
     box.press("Enter")
     page.get_by_text("1 project found").wait_for()
     wait_idle(page)
-    page.get_by_test_id("stSelectbox").filter(has_text="choose one of this page").click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Open a project").click()
     page.get_by_role("option", name=re.compile("Ask the Manual")).click()
     page.get_by_text("Audit trail").wait_for()
     wait_idle(page)
