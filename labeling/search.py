@@ -370,19 +370,22 @@ def derive_touched_states(session: Session, trust_source_tags: bool) -> dict[int
 
 
 def source_tags_of(session: Session, project_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """project id -> its source tag names, sorted. Names are looked up in Python and rows read
+    through the Core connection: for 5,000 projects the ORM's per-row work and a join that
+    repeats each name cost more than the query."""
     ids = list(project_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(SourceTag.project_id, Tag.name)
-        .join(Tag, Tag.id == SourceTag.tag_id)
-        .where(_id_in(session, SourceTag.project_id, ids))
-        .order_by(Tag.name)
+    names = dict(session.execute(select(Tag.id, Tag.name)).all())
+    rows = session.connection().execute(
+        select(SourceTag.project_id, SourceTag.tag_id).where(
+            _id_in(session, SourceTag.project_id, ids)
+        )
     )
     found: dict[int, list[str]] = {}
-    for project_id, name in rows:
-        found.setdefault(project_id, []).append(name)
-    return {project_id: tuple(names) for project_id, names in found.items()}
+    for project_id, tag_id in rows:
+        found.setdefault(project_id, []).append(names[tag_id])
+    return {project_id: tuple(sorted(tags)) for project_id, tags in found.items()}
 
 
 def predicted_tags_of(
