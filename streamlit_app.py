@@ -4,6 +4,7 @@ import altair  # noqa: F401  (imported with the app, not by the first page that 
 import streamlit as st
 
 from labeling import auth
+from ui.account import require_password_change
 from ui.app import (
     demo_password_banner,
     run_guarded,
@@ -17,6 +18,7 @@ st.set_page_config(page_title="LabelLoop", page_icon=":material/label:", layout=
 
 PAGES = {
     "home": st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    "projects": st.Page("pages/projects.py", title="Projects", icon=":material/search:"),
     "annotate": st.Page("pages/annotate.py", title="Annotate", icon=":material/label:"),
     "history": st.Page("pages/history.py", title="My history", icon=":material/history:"),
     "review": st.Page("pages/review.py", title="Review", icon=":material/gavel:"),
@@ -25,6 +27,7 @@ PAGES = {
     "data": st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
     "tags": st.Page("pages/tags.py", title="Tags", icon=":material/sell:"),
     "users": st.Page("pages/users.py", title="Users", icon=":material/group:"),
+    "account": st.Page("pages/account.py", title="My account", icon=":material/person:"),
 }
 
 
@@ -50,6 +53,7 @@ def main() -> None:
             st.rerun()
     if user.role == "admin":
         demo_password_banner()
+    require_password_change(user)  # a reset password is replaced before any page opens
     navigation.run()
 
 

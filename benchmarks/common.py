@@ -11,10 +11,15 @@ from labeling.config import Settings
 from labeling.synthetic import demo_taxonomy, synthetic_catalogue
 
 
-def synthetic_database(workdir: Path, size: int) -> tuple[Settings, SessionFactory]:
-    """A fresh SQLite database in ``workdir`` holding a synthetic catalogue of ``size``
-    projects and the demo taxonomy, imported the way the CLI imports."""
-    settings = Settings(database_url=f"sqlite:///{workdir}/bench.db", data_dir=workdir)
+def synthetic_database(
+    workdir: Path, size: int, database_url: str | None = None
+) -> tuple[Settings, SessionFactory]:
+    """A fresh SQLite database in ``workdir`` (or the empty database at ``database_url``)
+    holding a synthetic catalogue of ``size`` projects and the demo taxonomy, imported the way
+    the CLI imports."""
+    settings = Settings(
+        database_url=database_url or f"sqlite:///{workdir}/bench.db", data_dir=workdir
+    )
     make_session = session_factory(engine_for(settings.database_url))
     upgrade_to_head(make_session.engine)
     projects = io.parse_projects(json.dumps(synthetic_catalogue(size)).encode(), "syn.json")

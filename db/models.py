@@ -55,6 +55,11 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set by an admin's password reset: the one-time password must be replaced at the next
+    # sign-in before any page opens (labeling.accounts).
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class SignInThrottle(Base):
@@ -268,3 +273,37 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ReviewRequest(Base):
+    """A reviewer or admin asked for a project to be looked at on the Review page, although it
+    may not be in conflict (found on the Projects page, say). Open until a resolution of the
+    project is newer than the request; append-only like the judgements."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (Index("ix_review_requests_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+# Full-text search lives outside the ORM because each database builds it its own way
+# (migration 0008): SQLite an FTS5 table kept in sync with projects by triggers, PostgreSQL a
+# generated tsvector column with a GIN index. Autogenerate must not see them as drift.
+SEARCH_TABLE = "projects_fts"
+SEARCH_COLUMN = "search_vector"
+SEARCH_INDEX = "ix_projects_search_vector"
+
+
+def include_in_autogenerate(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's include_object hook: leave the search objects of migration 0008 alone."""
+    if type_ == "table" and name is not None and name.startswith(SEARCH_TABLE):
+        return False
+    return not (
+        (type_ == "column" and name == SEARCH_COLUMN) or (type_ == "index" and name == SEARCH_INDEX)
+    )

@@ -26,6 +26,7 @@ from labeling.config import Settings
 # here when it works, so that nobody is shown a placeholder.
 PAGE_ACCESS: dict[str, frozenset[str]] = {
     "home": frozenset(ROLES),
+    "projects": frozenset(ROLES),
     "annotate": frozenset({"annotator", "reviewer", "admin"}),
     "history": frozenset({"annotator", "reviewer", "admin"}),
     "review": frozenset({"reviewer", "admin"}),
@@ -34,6 +35,7 @@ PAGE_ACCESS: dict[str, frozenset[str]] = {
     "data": frozenset({"admin"}),
     "tags": frozenset({"admin"}),
     "users": frozenset({"admin"}),
+    "account": frozenset(ROLES),
 }
 
 ROLE_SUMMARY = {

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from db.models import ROLES, ModelVersion, Project
 from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import (
+    accounts,
     assessment,
     auth,
     baseline,
@@ -205,8 +206,25 @@ def cmd_users(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     if args.users_command == "add":
         password = _read_password(args)
         with make_session.begin() as session:
-            auth.create_user(session, args.name, password, args.role)
+            accounts.create_account(session, args.name, password, args.role)
         out.write(f"created {args.role} {args.name}\n")
+    elif args.users_command == "passwd":
+        password = _read_password(args)
+        with make_session.begin() as session:
+            accounts.set_password(session, args.name, password, must_change=args.must_change)
+        later = " (to be changed at the next sign-in)" if args.must_change else ""
+        out.write(f"password of {args.name} changed{later}\n")
+    elif args.users_command == "reset-password":
+        with make_session.begin() as session:
+            one_time = accounts.reset_password(session, args.name)
+        out.write(
+            f"one-time password for {args.name}: {one_time}\n"
+            "(shown once; it must be changed at the next sign-in)\n"
+        )
+    elif args.users_command == "reactivate":
+        with make_session.begin() as session:
+            accounts.reactivate(session, args.name)
+        out.write(f"reactivated {args.name}\n")
     elif args.users_command == "set-role":
         with make_session.begin() as session:
             auth.set_role(session, args.name, args.role)
@@ -614,6 +632,20 @@ def build_parser() -> argparse.ArgumentParser:
     set_role.add_argument("role", choices=ROLES)
     deactivate = users_commands.add_parser("deactivate", help="stop an account from signing in")
     deactivate.add_argument("name")
+    passwd = users_commands.add_parser("passwd", help="set an account's password")
+    passwd.add_argument("name")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    passwd.add_argument(
+        "--must-change", action="store_true", help="the owner must change it at the next sign-in"
+    )
+    reset = users_commands.add_parser(
+        "reset-password", help="give an account a one-time password, printed once"
+    )
+    reset.add_argument("name")
+    reactivate = users_commands.add_parser("reactivate", help="let a deactivated account sign in")
+    reactivate.add_argument("name")
     users.set_defaults(handler=cmd_users)
 
     train = commands.add_parser("train", help="train a model version now and report it")

@@ -1,10 +1,10 @@
-"""Users (admin): accounts and roles, and the audit trail of sign-ins and changes."""
+"""Users (admin): accounts, roles, passwords and reactivation, and the audit trail."""
 
 import pandas as pd
 import streamlit as st
 
 from db.models import ROLES
-from labeling import audit, auth
+from labeling import accounts, audit, auth
 from labeling.text import escape_markdown
 from ui.app import database, require_access
 
@@ -13,13 +13,27 @@ user = require_access("users")
 st.title("Users")
 if "users_flash" in st.session_state:
     st.success(st.session_state.pop("users_flash"))
+if "users_one_time" in st.session_state:
+    name, one_time = st.session_state.pop("users_one_time")
+    st.warning(
+        f"One-time password for {escape_markdown(name)}, shown only now: give it to them; "
+        "they choose their "
+        "own at the next sign-in."
+    )
+    st.code(one_time, language=None)
 with database()() as session:
-    accounts = auth.list_users(session)
+    everyone = auth.list_users(session)
 st.dataframe(
     pd.DataFrame(
         [
-            {"username": a.username, "role": a.role, "active": a.active, "since": a.created_at}
-            for a in accounts
+            {
+                "username": a.username,
+                "role": a.role,
+                "active": a.active,
+                "must change password": a.must_change_password,
+                "since": a.created_at,
+            }
+            for a in everyone
         ]
     ),
     hide_index=True,
@@ -43,27 +57,49 @@ left, right = st.columns(2)
 with left, st.form("add_user", clear_on_submit=True):
     st.subheader("Add a user")
     new_name = st.text_input("New username")
-    new_password = st.text_input("Initial password", type="password")
+    new_password = st.text_input("Initial password", type="password", help=accounts.POLICY)
     new_role = st.selectbox("Role", ROLES)
     if st.form_submit_button("Add user"):
         run_account_change(
-            lambda s: auth.create_user(s, new_name, new_password, new_role, actor=user),
+            lambda s: accounts.create_account(s, new_name, new_password, new_role, actor=user),
             f"Created {new_name} ({new_role}).",
         )
 
 with right:
     st.subheader("Change an account")
-    names = [a.username for a in accounts]
-    chosen = st.selectbox("Account", names)
-    role = st.selectbox("New role", ROLES, key="change_role")
-    if st.button("Set role"):
-        run_account_change(
-            lambda s: auth.set_role(s, chosen, role, actor=user), f"{chosen} is now {role}."
+    by_name = {a.username: a for a in everyone}
+    chosen = st.selectbox(
+        "Account", list(by_name), index=None, placeholder="Choose an account", key="change_account"
+    )
+    if chosen is not None:
+        account = by_name[chosen]
+        st.text(f"{chosen}: {account.role}, {'active' if account.active else 'deactivated'}")
+        role = st.selectbox(
+            "New role", ROLES, index=ROLES.index(account.role), key=f"change_role_{chosen}"
         )
-    if st.button("Deactivate", type="secondary"):
-        run_account_change(
-            lambda s: auth.deactivate(s, chosen, actor=user), f"{chosen} can no longer sign in."
-        )
+        buttons = st.columns(3)
+        if buttons[0].button("Set role"):
+            run_account_change(
+                lambda s: auth.set_role(s, chosen, role, actor=user), f"{chosen} is now {role}."
+            )
+        if account.active and buttons[1].button("Deactivate"):
+            run_account_change(
+                lambda s: auth.deactivate(s, chosen, actor=user), f"{chosen} can no longer sign in."
+            )
+        if not account.active and buttons[1].button("Reactivate"):
+            run_account_change(
+                lambda s: accounts.reactivate(s, chosen, actor=user), f"{chosen} can sign in again."
+            )
+        if buttons[2].button("Reset password"):
+            try:
+                with database().begin() as session:
+                    one_time = accounts.reset_password(session, chosen, actor=user)
+            except auth.AuthError as error:
+                st.error(escape_markdown(str(error)))
+            else:
+                # Kept for the next run only: shown once, after the reset is committed.
+                st.session_state["users_one_time"] = (chosen, one_time)
+                st.rerun()
 
 st.subheader("Audit trail")
 with database()() as session:

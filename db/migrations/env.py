@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from db.models import Base
+from db.models import Base, include_in_autogenerate
 from db.session import new_engine
 
 config = context.config
@@ -15,13 +15,19 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_in_autogenerate,
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        include_object=include_in_autogenerate,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -93,13 +93,14 @@ def test_home_shows_catalogue_counts(
 
 def test_sidebar_lists_only_pages_the_role_may_open(app_as: Callable[[str], AppTest]) -> None:
     for role, expected in [
-        ("annotator", ["Home", "Annotate", "My history"]),
-        ("reviewer", ["Home", "Annotate", "My history", "Review"]),
-        ("manager", ["Home", "Model", "Insights"]),
+        ("annotator", ["Home", "Projects", "Annotate", "My history", "My account"]),
+        ("reviewer", ["Home", "Projects", "Annotate", "My history", "Review", "My account"]),
+        ("manager", ["Home", "Projects", "Model", "Insights", "My account"]),
         (
             "admin",
             [
                 "Home",
+                "Projects",
                 "Annotate",
                 "My history",
                 "Review",
@@ -108,6 +109,7 @@ def test_sidebar_lists_only_pages_the_role_may_open(app_as: Callable[[str], AppT
                 "Data",
                 "Tags",
                 "Users",
+                "My account",
             ],
         ),
     ]:
@@ -183,11 +185,10 @@ def test_admin_adds_a_user_and_changes_roles(
         assert newcomer is not None and newcomer.role == "reviewer"
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create")).all()
         assert [e.actor for e in event][-1] == "admin"
-    at.main.selectbox[1].select("newcomer")
+    at.main.selectbox[1].select("newcomer").run()
     at.main.selectbox[2].select("manager")
     next(b for b in at.button if b.label == "Set role").click().run()
     assert at.success[0].value == "newcomer is now manager."
-    at.main.selectbox[1].select("newcomer")
     next(b for b in at.button if b.label == "Deactivate").click().run()
     with with_users() as session:
         user = session.scalar(select(User).where(User.username == "newcomer"))
@@ -199,7 +200,7 @@ def test_users_page_refuses_to_demote_the_last_admin(
 ) -> None:
     at = app_as("admin")
     at.switch_page("pages/users.py").run()
-    at.main.selectbox[1].select("admin")
+    at.main.selectbox[1].select("admin").run()
     at.main.selectbox[2].select("annotator")
     next(b for b in at.button if b.label == "Set role").click().run()
     assert "last active admin" in at.error[0].value

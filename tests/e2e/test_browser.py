@@ -30,6 +30,7 @@ def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> Non
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "320"
     assert sidebar_links(page) == [
         "Home",
+        "Projects",
         "Annotate",
         "My history",
         "Review",
@@ -38,6 +39,7 @@ def test_admin_visits_every_page_and_imports_a_file(page, tmp_path: Path) -> Non
         "Data",
         "Tags",
         "Users",
+        "My account",
     ]
 
     open_page(page, "Users", "Audit trail")
@@ -100,7 +102,7 @@ def test_bad_upload_shows_the_error_and_imports_nothing(page, tmp_path: Path) ->
 
 def test_annotator_is_refused_the_data_page(page, app_url: str) -> None:
     sign_in(page, "demo-annotator")
-    assert sidebar_links(page) == ["Home", "Annotate", "My history"]
+    assert sidebar_links(page) == ["Home", "Projects", "Annotate", "My history", "My account"]
     page.goto(f"{app_url}/data")
     sign_in(page, "demo-annotator")
     page.get_by_text("Not allowed").wait_for()

@@ -669,6 +669,7 @@ def test_list_users_is_sorted_by_username(make_session: SessionFactory) -> None:
 def test_page_access_table() -> None:
     expected = {
         "home": frozenset({"annotator", "reviewer", "manager", "admin"}),
+        "projects": frozenset({"annotator", "reviewer", "manager", "admin"}),
         "annotate": frozenset({"annotator", "reviewer", "admin"}),
         "history": frozenset({"annotator", "reviewer", "admin"}),
         "review": frozenset({"reviewer", "admin"}),
@@ -677,6 +678,7 @@ def test_page_access_table() -> None:
         "data": frozenset({"admin"}),
         "tags": frozenset({"admin"}),
         "users": frozenset({"admin"}),
+        "account": frozenset({"annotator", "reviewer", "manager", "admin"}),
     }
     assert dict(auth.PAGE_ACCESS) == expected
 
@@ -684,12 +686,24 @@ def test_page_access_table() -> None:
 @pytest.mark.parametrize(
     ("role", "pages"),
     [
-        ("annotator", ["home", "annotate", "history"]),
-        ("reviewer", ["home", "annotate", "history", "review"]),
-        ("manager", ["home", "model", "insights"]),
+        ("annotator", ["home", "projects", "annotate", "history", "account"]),
+        ("reviewer", ["home", "projects", "annotate", "history", "review", "account"]),
+        ("manager", ["home", "projects", "model", "insights", "account"]),
         (
             "admin",
-            ["home", "annotate", "history", "review", "model", "insights", "data", "tags", "users"],
+            [
+                "home",
+                "projects",
+                "annotate",
+                "history",
+                "review",
+                "model",
+                "insights",
+                "data",
+                "tags",
+                "users",
+                "account",
+            ],
         ),
         ("nobody", []),
     ],
