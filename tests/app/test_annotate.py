@@ -90,8 +90,12 @@ def test_annotate_shows_imported_text_literally_with_reason_and_suggestions(
     assert not any("<script>" in m for m in markdown)
     reason = next(c.value for c in at.caption if c.value.startswith("Why this project"))
     assert "vision\\-x 0\\.45" in reason
-    assert "Model: suggests nlp\\-x 0\\.90, vision\\-x 0\\.45" in markdown
-    assert at.multiselect[0].value == ["nlp-x", "vision-x"]
+    assert (
+        "Served model \\(trained on the current tags\\)\\: suggests nlp\\-x 0\\.90, vision\\-x 0\\.45"
+        in markdown
+    )
+    # the current tags only: the served model's suggestion is a hint, not a pre-selection
+    assert at.multiselect[0].value == ["nlp-x"]
 
 
 def test_submit_records_the_diff_and_serves_the_next_project(
@@ -99,10 +103,10 @@ def test_submit_records_the_diff_and_serves_the_next_project(
 ) -> None:
     _catalogue(with_users)
     at = _open_annotate(app_as)
-    at.multiselect[0].unselect("vision-x")
+    at.multiselect[0].select("vision-x")
     next(b for b in at.button if b.label == "Submit").click().run()
     assert not at.exception
-    assert _judgements(with_users) == [("a", ["nlp-x"], [], ["vision-x"], False)]
+    assert _judgements(with_users) == [("a", ["nlp-x", "vision-x"], ["vision-x"], [], False)]
     assert any("Second project" in m.value for m in at.markdown)
     assert {m.label: m.value for m in at.metric}["This session"] == "1"
 
@@ -171,15 +175,19 @@ def test_a_likely_label_error_says_why_and_preselects_the_fix(
         ids = dict(session.execute(select(Project.external_id, Project.id)).all())
         prediction = session.get(Prediction, (1, ids["b"]))
         prediction.label_error_score = 0.7
-        prediction.suspicions = {"wrong": {"vision-x": 0.05}, "missing": {"nlp-x": 0.88}}
+        prediction.suspicions = {
+            "wrong": {"vision-x": 0.05},
+            "missing": {"nlp-x": 0.88},
+            "preselect": {"vision-x": True, "nlp-x": True},
+        }
     at = _open_annotate(app_as)
     assert any("Second project" in m.value for m in at.markdown)
     assert at.info[0].value == (
-        "Why this project: tags probably need fixing\\: vision\\-x probably wrong\\: model "
-        "0\\.05; nlp\\-x probably missing\\: model 0\\.88. That model was trained without "
-        "this project, so its current tags could not vouch for themselves. "
-        "The suggested fix is pre-selected below: "
-        "check it and press Submit (Ctrl+Enter)."
+        "Why this project: tags probably need fixing\\: vision\\-x probably wrong "
+        "\\(out\\-of\\-fold model 0\\.05\\); nlp\\-x probably missing \\(out\\-of\\-fold model "
+        "0\\.88\\). That model was trained without this project, so its current tags could "
+        "not vouch for themselves. Only changes likely to be right are pre-selected; the rest "
+        "are hints."
     )
     assert at.multiselect[0].value == ["nlp-x"]
     next(b for b in at.button if b.label == "Submit").click().run()

@@ -147,3 +147,22 @@ def test_suggestion_line_lists_suggested_then_closest_misses() -> None:
     assert suggestion_line((Suggestion("nlp", 0.1, 0.5),)) == (
         "suggests no tag · below threshold: nlp 0.10 < 0.50"
     )
+
+
+def test_a_fold_is_calibrated_and_thresholded_without_its_own_labels() -> None:
+    from labeling.model import cross_fitted_probabilities
+
+    scores = np.array([[-2.0], [0.5], [1.5], [-1.0], [0.0], [2.0], [-1.5], [1.0]])
+    y = np.array([[0], [1], [1], [0], [0], [1], [0], [1]])
+    fold_of = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    probabilities, thresholds = cross_fitted_probabilities(scores, y, fold_of)
+    # fold 0 is mapped by the Platt parameters fitted on fold 1 alone
+    expected = calibrated(scores[:4], platt_parameters(scores[4:], y[4:]))
+    np.testing.assert_allclose(probabilities[:4], expected)
+    # changing fold 0's labels changes nothing for fold 0: its tags cannot vouch for themselves
+    flipped = y.copy()
+    flipped[:4] = 1 - flipped[:4]
+    again, again_thresholds = cross_fitted_probabilities(scores, flipped, fold_of)
+    np.testing.assert_allclose(again[:4], probabilities[:4])
+    np.testing.assert_allclose(again_thresholds[:4], thresholds[:4])
+    assert not np.allclose(again[4:], probabilities[4:])
