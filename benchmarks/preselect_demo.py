@@ -24,13 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import select
 
 from db.models import Prediction, Project, User
 from labeling.annotate import annotation_form
+from labeling.annotator import TagChanges, tag_changes
 from labeling.config import load_settings
 from labeling.label_errors import PRESELECT_POLICIES, preselected_tags
 from labeling.registry import current_version
@@ -40,32 +41,17 @@ ROOT = Path(__file__).resolve().parents[1]
 NOISE = ROOT / "data" / "demo" / "noise.json"
 
 
-def tag_changes(
-    before: Iterable[str], after: Iterable[str], truth: Iterable[str]
-) -> dict[str, int]:
-    """Tag errors fixed and introduced going from ``before`` to ``after`` (symmetric
-    differences with ``truth``), and how many of the changes were right."""
-    before, after, truth = set(before), set(after), set(truth)
-    changed = before ^ after
-    right = {tag for tag in changed if (tag in after) == (tag in truth)}
-    return {
-        "fixed": len((before ^ truth) - (after ^ truth)),
-        "introduced": len((after ^ truth) - (before ^ truth)),
-        "changes": len(changed),
-        "right_changes": len(right),
-    }
-
-
-def _totals(rows: list[dict[str, int]]) -> dict[str, float | int | None]:
-    total = {key: sum(row[key] for row in rows) for key in rows[0]} if rows else {}
-    fixed, introduced = total.get("fixed", 0), total.get("introduced", 0)
-    changes = total.get("changes", 0)
+def _totals(rows: list[TagChanges]) -> dict[str, float | int | None]:
+    fixed = sum(row.fixed for row in rows)
+    introduced = sum(row.introduced for row in rows)
+    changes = sum(row.changes for row in rows)
+    right = sum(row.right_changes for row in rows)
     return {
         "fixed": fixed,
         "introduced": introduced,
         "net": fixed - introduced,
         "changes": changes,
-        "precision": round(total["right_changes"] / changes, 3) if changes else None,
+        "precision": round(right / changes, 3) if changes else None,
     }
 
 
@@ -109,7 +95,7 @@ def run(n_projects: int) -> dict[str, object]:
                 )
                 .order_by(Prediction.label_error_score.desc(), Project.id)
             ).all()
-        per_policy: dict[str, list[dict[str, int]]] = {name: [] for name in PRESELECT_POLICIES}
+        per_policy: dict[str, list[TagChanges]] = {name: [] for name in PRESELECT_POLICIES}
         served_rows = []
         for position in range(n_projects):
             served = serve_next(make_session, user_id, settings)

@@ -141,9 +141,9 @@ def mixed_batch(
 
 
 LABEL_ERROR_FOLDS = 10
-# Past this many labelled projects 3 folds: each fold model then sees thousands of projects,
+# Past this many labelled projects 3 folds: each fold model then sees thousands of projects
 # and ten fits per retrain would cost more than they add (DESIGN.md: retraining stays fast).
-MANY_FOLDS_UP_TO = 5_000
+MANY_FOLDS_UP_TO = 4_000
 FEW_FOLDS = 3
 # A project is a suspect when its strongest evidence weight reaches SUSPECT_WEIGHT, and a
 # change is pre-selected on the Annotate page only when its weight reaches PRESELECT_WEIGHT

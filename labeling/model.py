@@ -228,21 +228,53 @@ def out_of_fold_scores(
     return rows, scores
 
 
+DUAL_RIDGE_UP_TO = 4_000
+
+
 def fold_scores(
     X: Any, Y: np.ndarray, params: ModelParams, folds: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Raw scores of every row of the feature matrix ``X`` from a model fitted without its
     fold, and each row's fold number: one fit per fold on features computed once. Sharing
     the features is sound here because every fold's scores are calibrated on other folds'
-    held-out scores, which are computed the same way (``cross_fitted_probabilities``)."""
+    held-out scores, which are computed the same way (``cross_fitted_probabilities``).
+    Ridge on up to ``DUAL_RIDGE_UP_TO`` rows is solved in its dual form: one Gram matrix for
+    all folds, then one small dense solve per fold (ten folds at 2,000 projects cost less
+    than one sparse fit per tag and fold)."""
     scores = np.zeros(Y.shape, dtype=np.float64)
     fold_of = np.zeros(Y.shape[0], dtype=int)
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    gram = None
+    if params.classifier == "ridge" and Y.shape[0] <= DUAL_RIDGE_UP_TO:
+        gram = np.asarray((X @ X.T).todense() if hasattr(X, "todense") else X @ X.T)
     for fold, (fit_rows, held_rows) in enumerate(splitter.split(np.arange(Y.shape[0]))):
-        estimator = _fit(X[fit_rows], Y[fit_rows], params)
-        scores[held_rows] = _raw_scores(estimator, X[held_rows])
+        if gram is not None:
+            scores[held_rows] = dual_ridge_scores(gram, Y, fit_rows, held_rows, params.alpha)
+        else:
+            estimator = _fit(X[fit_rows], Y[fit_rows], params)
+            scores[held_rows] = _raw_scores(estimator, X[held_rows])
         fold_of[held_rows] = fold
     return scores, fold_of
+
+
+def dual_ridge_scores(
+    gram: np.ndarray, Y: np.ndarray, fit_rows: np.ndarray, held_rows: np.ndarray, alpha: float
+) -> np.ndarray:
+    """What ``Ridge(alpha)`` fitted on ``fit_rows`` (targets 2Y - 1, with an intercept) scores
+    on ``held_rows``, from the Gram matrix X X^T: with the features centred on the fitted
+    rows' mean, w = Xc^T (Xc Xc^T + alpha I)^-1 (t - mean t), so only centred Gram blocks
+    are needed."""
+    fitted = gram[np.ix_(fit_rows, fit_rows)]
+    held = gram[np.ix_(held_rows, fit_rows)]
+    column_mean = fitted.mean(axis=0)
+    overall = column_mean.mean()
+    centred = fitted - column_mean[:, None] - column_mean[None, :] + overall
+    centred[np.diag_indices_from(centred)] += alpha
+    held_centred = held - held.mean(axis=1, keepdims=True) - column_mean[None, :] + overall
+    targets = 2.0 * Y[fit_rows] - 1.0
+    mean_target = targets.mean(axis=0)
+    coefficients = np.linalg.solve(centred, targets - mean_target)
+    return held_centred @ coefficients + mean_target
 
 
 def cross_fitted_probabilities(

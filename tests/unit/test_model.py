@@ -166,3 +166,21 @@ def test_a_fold_is_calibrated_and_thresholded_without_its_own_labels() -> None:
     np.testing.assert_allclose(again[:4], probabilities[:4])
     np.testing.assert_allclose(again_thresholds[:4], thresholds[:4])
     assert not np.allclose(again[4:], probabilities[4:])
+
+
+def test_dual_ridge_scores_equal_a_ridge_fit_on_the_same_rows() -> None:
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    from labeling.model import dual_ridge_scores
+
+    rng = np.random.default_rng(0)
+    X = sparse.random(40, 25, density=0.3, random_state=1, format="csr")
+    Y = (rng.random((40, 3)) < 0.4).astype(int)
+    fit_rows, held_rows = np.arange(30), np.arange(30, 40)
+    ridge = Ridge(alpha=1.0, solver="cholesky").fit(X[fit_rows].toarray(), 2.0 * Y[fit_rows] - 1)
+    expected = ridge.predict(X[held_rows].toarray())
+    gram = (X @ X.T).toarray()
+    np.testing.assert_allclose(
+        dual_ridge_scores(gram, Y, fit_rows, held_rows, 1.0), expected, atol=1e-8
+    )
