@@ -91,8 +91,8 @@ def test_annotate_shows_imported_text_literally_with_reason_and_suggestions(
     reason = next(c.value for c in at.caption if c.value.startswith("Why this project"))
     assert "vision\\-x 0\\.45" in reason
     assert (
-        "Served model \\(trained on the current tags\\)\\: suggests nlp\\-x 0\\.90, vision\\-x 0\\.45"
-        in markdown
+        "Served model \\(trained on the current tags\\)\\: "
+        "suggests nlp\\-x 0\\.90, vision\\-x 0\\.45" in markdown
     )
     # the current tags only: the served model's suggestion is a hint, not a pre-selection
     assert at.multiselect[0].value == ["nlp-x"]
