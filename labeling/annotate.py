@@ -1,5 +1,6 @@
-"""What the Annotate page shows around a served project: the pre-selected tags, the model's
-suggestions with their thresholds, the tag choices with aliases, progress and model status."""
+"""What the Annotate page shows around a served project: the pre-selected tags, the evidence
+and the model's suggestions as labelled lines, the tag choices with aliases, progress and
+model status."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Annotation, ModelVersion, Project, SourceTag, Tag, TagAlias, utcnow
+from labeling.label_errors import preselected_changes, preselected_tags
 from labeling.model import DEFAULT_THRESHOLD
 from labeling.registry import current_version
 from labeling.serving import ServedProject, is_label, stands
@@ -34,13 +36,15 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class AnnotationForm:
-    """``preselected`` is what the annotator is shown as the starting tag set: the current
-    tags plus every tag the model suggests, with the suggested fix of a likely label error
-    applied (probably-missing tags added, probably-wrong ones removed), so confirming the
-    model is one key and every change is a deliberate add or remove."""
+    """``preselected`` is the starting tag set: the current tags with only the changes whose
+    measured precision is high applied (``label_errors.PRESELECT_WEIGHT``; a fast annotator
+    accepts what is pre-selected, so a wrong pre-selection is an error introduced). Every
+    other suspected change and every model suggestion is an unselected hint. ``lines`` say
+    it in words, one model figure per tag, each named for the model it comes from."""
 
     preselected: tuple[str, ...]
-    suggestions: tuple[Suggestion, ...]  # every suggested tag, then the closest misses
+    suggestions: tuple[Suggestion, ...]  # served model: suggested tags, then closest misses
+    lines: tuple[str, ...] = ()
 
 
 def annotation_form(session: Session, served: ServedProject) -> AnnotationForm:
@@ -48,22 +52,68 @@ def annotation_form(session: Session, served: ServedProject) -> AnnotationForm:
     if served.model_version_id is not None:
         version = session.get(ModelVersion, served.model_version_id)
         thresholds = dict(version.thresholds or {}) if version else {}
+    suspicions = {
+        "wrong": served.suspected_wrong,
+        "missing": served.suspected_missing,
+        "preselect": dict.fromkeys(served.preselect, True),
+        "implied": served.implied,
+    }
+    preselected = preselected_tags(served.source_tags, suspicions)
+    # The out-of-fold figure is the one that counts for a suspected tag; the served model was
+    # trained on these very tags, so its figure for them would contradict it without news.
+    named = {*served.suspected_wrong, *served.suspected_missing}
     every = [
         Suggestion(tag, probability, thresholds.get(tag, DEFAULT_THRESHOLD))
         for tag, probability in served.suggestions.items()
+        if tag not in named
     ]
-    suggested = [s.tag for s in every if s.suggested]
     closest_misses = sorted(
         (s for s in every if not s.suggested), key=lambda s: -s.probability / s.threshold
     )[:MISSES_SHOWN]
     suggestions = tuple([s for s in every if s.suggested] + closest_misses)
-    starting = [*served.source_tags, *suggested, *served.suspected_missing]
     return AnnotationForm(
-        preselected=tuple(
-            tag for tag in dict.fromkeys(starting) if tag not in served.suspected_wrong
-        ),
-        suggestions=suggestions,
+        preselected, suggestions, evidence_lines(served, suspicions, preselected, suggestions)
     )
+
+
+def _change(tag: str, add: bool, served: ServedProject) -> str:
+    sign = "+" if add else "−"
+    if tag in served.implied:
+        return f"{sign} {tag} (implied by {served.implied[tag]})"
+    p = (served.suspected_missing if add else served.suspected_wrong)[tag]
+    return f"{sign} {tag} (out-of-fold model {p:.2f})"
+
+
+def evidence_lines(
+    served: ServedProject,
+    suspicions: dict[str, Any],
+    preselected: tuple[str, ...],
+    suggestions: tuple[Suggestion, ...],
+) -> tuple[str, ...]:
+    """What the page shows about the model, e.g. "Pre-selected change: + computer-vision
+    (implied by object-detection)", "Hints, not selected: − nlp (out-of-fold model 0.31)",
+    "Served model (trained on the current tags) suggests ...", and a plain warning when
+    nothing at all is pre-selected, so an empty judgement is never one key away unnoticed."""
+    add, remove = preselected_changes(suspicions)
+    hints = [
+        *(_change(tag, False, served) for tag in served.suspected_wrong if tag not in remove),
+        *(_change(tag, True, served) for tag in served.suspected_missing if tag not in add),
+    ]
+    chosen = [
+        *(_change(tag, False, served) for tag in served.suspected_wrong if tag in remove),
+        *(_change(tag, True, served) for tag in served.suspected_missing if tag in add),
+    ]
+    lines = []
+    if chosen:
+        label = "Pre-selected change" if len(chosen) == 1 else "Pre-selected changes"
+        lines.append(f"{label} (likely right; check it): " + ", ".join(chosen))
+    if hints:
+        lines.append("Hints, not selected (add or remove them yourself): " + ", ".join(hints))
+    if suggestions:
+        lines.append("Served model (trained on the current tags): " + suggestion_line(suggestions))
+    if not preselected:
+        lines.append("Nothing is pre-selected: choose the tags that apply.")
+    return tuple(lines)
 
 
 def suggestion_line(suggestions: tuple[Suggestion, ...]) -> str:

@@ -38,7 +38,13 @@ from labeling import (
 )
 from labeling.annotations import STATUSES
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
-from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, MIX_PARTNERS
+from labeling.label_errors import (
+    DEFAULT_MIX_SHARE,
+    DEFAULT_MIX_WITH,
+    DEFAULT_PRESELECT_POLICY,
+    MIX_PARTNERS,
+    PRESELECT_POLICIES,
+)
 
 DEMO_DIR = PROJECT_ROOT / "data" / "demo"
 DEMO_PASSWORD = auth.DEMO_PASSWORD
@@ -464,6 +470,9 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
             noise_add=args.noise_add,
             mix_share=args.mix_share,
             mix_with=args.mix_with,
+            accept_rates=_accept_rates(args.accept_rates),
+            accuracy=args.accuracy,
+            preselect_policy=args.preselect,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -482,6 +491,15 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     out.write(simulate.format_table(simulate.summary_table(result)))
     out.write("\nwrote " + ", ".join(str(path) for path in written) + "\n")
     return 0
+
+
+def _accept_rates(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(
+            f"--accept-rates takes numbers separated by commas, e.g. 0,0.5,0.9; got {text!r}"
+        ) from None
 
 
 # --- first start -----------------------------------------------------------------------------
@@ -725,6 +743,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=MIX_PARTNERS,
         default=DEFAULT_MIX_WITH,
         help="label_errors_mix: the partner (uncertainty = threshold_margin)",
+    )
+    sim.add_argument(
+        "--accept-rates",
+        default="0,0.5,0.9",
+        help="warm start: simulated annotators' automation bias a (accept the pre-selection)",
+    )
+    sim.add_argument(
+        "--accuracy",
+        type=float,
+        default=1.0,
+        help="warm start: per-tag accuracy q of an annotator typing the tags",
+    )
+    sim.add_argument(
+        "--preselect",
+        choices=PRESELECT_POLICIES,
+        default=DEFAULT_PRESELECT_POLICY,
+        help="warm start: what the Annotate page pre-selects for a suspect",
     )
     sim.add_argument("--out", required=True, help="JSON result file; charts are written beside it")
     sim.set_defaults(handler=cmd_simulate)

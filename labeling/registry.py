@@ -282,11 +282,14 @@ def train_version(
             report("loading labels", 5)
             corpus = load_corpus(session, settings.trust_source_tags, params.features.title_repeats)
             candidate_tags = _active_tag_names(session)
+            parents = label_errors.taxonomy_parents(session)
         model, evaluation, snapshot = _fit_and_evaluate(corpus, candidate_tags, params, report)
         report("scoring every project", 85)
         probabilities = model.predict_proba_texts(corpus.texts)
         scores = _scores(settings, model, probabilities)
-        errors = _label_errors_by_row(corpus, model, report) if settings.label_errors else {}
+        errors = (
+            _label_errors_by_row(corpus, model, report, parents) if settings.label_errors else {}
+        )
         assessed = assessment.assess_new_version(
             make_session, version_id, corpus, model, probabilities, settings.min_eval_support
         )
@@ -364,24 +367,31 @@ LabelErrors = dict[int, tuple[float, dict[str, dict[str, float]] | None]]
 
 
 def _label_errors_by_row(
-    corpus: CorpusRows, model: TagModel, report: Callable[[str, float], None]
+    corpus: CorpusRows,
+    model: TagModel,
+    report: Callable[[str, float], None],
+    parents: dict[str, list[str]],
 ) -> LabelErrors:
     """Corpus row -> (label-error score, suspected tags) for every labelled project, from
-    3-fold out-of-fold predictions that reuse this model's calibration and thresholds (one
-    fit per fold, to keep retraining quick); unlabelled rows are absent. Stored with the
+    5-fold out-of-fold predictions calibrated fold by fold (``reference_out_of_fold``) and
+    the parents the taxonomy implies; unlabelled rows are absent, and a project whose
+    evidence is below ``label_errors.SUSPECT_WEIGHT`` stores 0 (no suspect). Stored with the
     predictions so that serving suspects is an indexed query."""
     report("finding likely label errors", 88)
     rows = [i for i, labels in enumerate(corpus.labels) if labels is not None]
     label_sets = [corpus.labels[i] for i in rows]
-    if len(rows) < 6:
+    if len(rows) < 2 * label_errors.LABEL_ERROR_FOLDS:
         return {}
     probabilities, thresholds = label_errors.reference_out_of_fold(
         [corpus.texts[i] for i in rows], label_sets, model
     )
     labels = label_matrix(label_sets, model.tags)
+    implied = label_errors.implied_parents(labels, model.tags, parents)
     found = {
         suspect.project_id: suspect
-        for suspect in label_errors.suspects(rows, probabilities, labels, thresholds, model.tags)
+        for suspect in label_errors.suspects(
+            rows, probabilities, labels, thresholds, model.tags, implied
+        )
     }
     return {
         row: ((found[row].score, found[row].suspicions()) if row in found else (0.0, None))

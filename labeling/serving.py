@@ -41,7 +41,7 @@ from db.models import (
 )
 from db.session import SessionFactory
 from labeling.annotations import check_tag_choice
-from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH
+from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, suspicion_text
 from labeling.model import DEFAULT_THRESHOLD
 from labeling.registry import current_version, serving_strategy_name
 from labeling.strategies import AUTO, LABEL_ERRORS, LABEL_ERRORS_MIX
@@ -90,9 +90,13 @@ class ServedProject:
     model_version_id: int | None = None
     reason: str = ""
     # Set when the project was served as a likely label error: tag -> out-of-fold probability
-    # of the tags probably wrong / probably missing, so the page can pre-select the fix.
+    # of the tags probably wrong / probably missing; ``preselect`` the changes strong enough
+    # to pre-select (label_errors.PRESELECT_WEIGHT), ``implied`` parent -> the child tag
+    # that implies it. Every other suspected tag is a hint, not a pre-selected change.
     suspected_wrong: dict[str, float] = field(default_factory=dict)
     suspected_missing: dict[str, float] = field(default_factory=dict)
+    preselect: tuple[str, ...] = ()
+    implied: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -390,12 +394,14 @@ def _describe(
         ),
         suspected_wrong=dict(suspicions.get("wrong", {})),
         suspected_missing=dict(suspicions.get("missing", {})),
+        preselect=tuple(suspicions.get("preselect", {})),
+        implied=dict(suspicions.get("implied", {})),
     )
 
 
 def _served_suspicions(
     prediction: Prediction | None, route: str, other_judges: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """The suspected tags, only when the project was served because of them: a second
     opinion stays blind to what the detector thinks, and an uncertainty or random pick does
     not silently pre-select fixes its reason line does not mention."""
@@ -447,7 +453,7 @@ def serving_reason(
     has_model: bool,
     probabilities: dict[str, float],
     thresholds: dict[str, float],
-    suspicions: dict[str, dict[str, float]] | None = None,
+    suspicions: dict[str, dict[str, Any]] | None = None,
     route: str = UNCERTAINTY,
 ) -> str:
     """One short line on why this project was chosen, so that annotators trust the queue."""
@@ -457,7 +463,7 @@ def serving_reason(
     if not has_model:
         return "served in random order: no model yet"
     if suspicions and (suspicions.get("wrong") or suspicions.get("missing")):
-        return "tags probably need fixing: " + suspicion_line(suspicions)
+        return "tags probably need fixing: " + suspicion_text(suspicions)
     if route == "random":
         return "a random pick: a share of projects is served at random to check the model"
     if not probabilities:
@@ -472,18 +478,6 @@ def serving_reason(
     closest = [item for i, item in enumerate(ranked) if i == 0 or distance(item) <= UNSURE_MARGIN]
     closest = closest[:REASON_TAGS]
     return "the model is unsure about: " + ", ".join(f"{tag} {p:.2f}" for tag, p in closest)
-
-
-def suspicion_line(suspicions: dict[str, dict[str, float]]) -> str:
-    """E.g. "nlp probably wrong: model 0.06; transformers probably missing: model 0.93",
-    strongest contradiction first within each kind (the stored order)."""
-    parts = [
-        f"{tag} probably wrong: model {p:.2f}" for tag, p in suspicions.get("wrong", {}).items()
-    ]
-    parts += [
-        f"{tag} probably missing: model {p:.2f}" for tag, p in suspicions.get("missing", {}).items()
-    ]
-    return "; ".join(parts)
 
 
 # --- judgements ------------------------------------------------------------------------------

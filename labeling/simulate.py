@@ -18,23 +18,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
 
+from labeling.annotator import Annotator, judgement, tag_changes
 from labeling.features import project_text
 from labeling.io import RawProject, TaxonomyEntry, split_for
 from labeling.label_errors import (
     DEFAULT_DETECTOR,
     DEFAULT_MIX_SHARE,
     DEFAULT_MIX_WITH,
+    DEFAULT_PRESELECT_POLICY,
     DETECTORS,
     MIX_PARTNERS,
+    PRESELECT_POLICIES,
+    evidence_weights,
+    implied_parents,
     mixed_batch,
+    preselected_tags,
     reference_out_of_fold,
+    suspects,
 )
 from labeling.model import (
     ModelParams,
@@ -71,6 +78,7 @@ class Corpus:
     candidate_tags: list[str]
     eval_tags: list[str]
     dropped_tags: dict[str, int]
+    parents: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,11 @@ class SimulationOptions:
     n_jobs: int = 1
     mix_share: float = DEFAULT_MIX_SHARE
     mix_with: str = DEFAULT_MIX_WITH
+    # warm start: the simulated annotators (automation bias a; accuracy q when typing) and
+    # what the Annotate page pre-selects for them
+    accept_rates: tuple[float, ...] = (0.0,)
+    accuracy: float = 1.0
+    preselect_policy: str = DEFAULT_PRESELECT_POLICY
 
 
 def alias_map(taxonomy: Mapping[str, Any]) -> dict[str, str]:
@@ -98,6 +111,22 @@ def alias_map(taxonomy: Mapping[str, Any]) -> dict[str, str]:
         for alias in _aliases_of(spec):
             mapping.setdefault(slugify_tag(alias), name)
     return mapping
+
+
+def parent_map(taxonomy: Mapping[str, Any], canonical: Mapping[str, str]) -> dict[str, list[str]]:
+    """Canonical tag -> its canonical parents, from TaxonomyEntry values or raw tags.json."""
+    parents: dict[str, list[str]] = {}
+    for raw_name, spec in taxonomy.items():
+        if isinstance(spec, TaxonomyEntry):
+            names: Iterable[str] = spec.parents
+        elif isinstance(spec, Mapping):
+            names = spec.get("parents") or ()
+        else:
+            names = ()
+        known = [canonical[slugify_tag(n)] for n in names if slugify_tag(n) in canonical]
+        if known:
+            parents[slugify_tag(raw_name)] = known
+    return parents
 
 
 def _aliases_of(spec: Any) -> Iterable[str]:
@@ -155,6 +184,7 @@ def build_corpus(
         candidates,
         [tag for tag in candidates if tag in seen_in_eval],
         dict(sorted(dropped.items())),
+        parent_map(taxonomy, canonical),
     )
 
 
@@ -424,14 +454,24 @@ def _cell(value: Any) -> str:
 
 _WARM_COLUMNS = (
     ("strategy", "strategy"),
+    ("accept_rate", "a"),
     *((f"errors_fixed_at_{n}", f"errors fixed @{n}") for n in (100, 250, 500)),
     ("final_labels", "labels"),
     ("final_errors_fixed", "errors fixed"),
+    ("final_errors_introduced", "introduced"),
+    ("final_net", "net"),
+    ("batch_precision", "batch precision"),
+    ("preselect_precision", "pre-selection precision"),
     ("final_weighted_f1", "weighted F1"),
     ("final_macro_f1", "macro F1"),
 )
 _ERROR_COUNT_KEYS = frozenset(
-    {"final_errors_fixed", *(f"errors_fixed_at_{n}" for n in (100, 250, 500))}
+    {
+        "final_errors_fixed",
+        "final_errors_introduced",
+        "final_net",
+        *(f"errors_fixed_at_{n}" for n in (100, 250, 500)),
+    }
 )
 
 
@@ -518,6 +558,9 @@ def run_simulation(
     noise_add: float | None = None,
     mix_share: float = DEFAULT_MIX_SHARE,
     mix_with: str = DEFAULT_MIX_WITH,
+    accept_rates: Sequence[float] = (0.0, 0.5, 0.9),
+    accuracy: float = 1.0,
+    preselect_policy: str = DEFAULT_PRESELECT_POLICY,
 ) -> dict[str, Any]:
     """Replay the labelled catalogue for every strategy and repeat; returns a JSON-ready dict
     (config, full_data ceiling, per-strategy curves and summaries, seconds).
@@ -533,7 +576,11 @@ def run_simulation(
     be labelled before the first model, so the first point is at 0 labels. The result adds
     ``injected_errors`` and per point ``errors_fixed`` and ``batch_precision``. The
     label-error strategies (:func:`warm_choice`) are warm only; ``mix_share`` and
-    ``mix_with`` configure ``label_errors_mix``."""
+    ``mix_with`` configure ``label_errors_mix``. Every warm strategy is replayed once per
+    simulated annotator: with probability a (each of ``accept_rates``) they submit what
+    ``preselect_policy`` pre-selects, otherwise they type the true tags with per-tag
+    ``accuracy``; each point adds errors introduced, net and the pre-selection's precision
+    (``labeling.annotator``)."""
     started = time.perf_counter()
     params = params or ModelParams()
     corpus = build_corpus(projects, taxonomy, params.features.title_repeats)
@@ -547,6 +594,7 @@ def run_simulation(
         names = validate_warm_options(
             strategies, batch_size, budget, repeats, corpus, mix_share, mix_with
         )
+        rates = validate_annotators(accept_rates, accuracy, preselect_policy)
         options = SimulationOptions(
             names,
             0,
@@ -559,6 +607,9 @@ def run_simulation(
             n_jobs,
             mix_share=mix_share,
             mix_with=mix_with,
+            accept_rates=rates,
+            accuracy=accuracy,
+            preselect_policy=preselect_policy,
         )
         result = _run_warm(corpus, options, drop, add, len(projects), progress)
         return {**result, "seconds": round(time.perf_counter() - started, 3)}
@@ -663,8 +714,10 @@ def _seed_rows(pool_size: int, seed_size: int, seed: int) -> list[int]:
 # errors each strategy has fixed after n labels, and what the clean evaluation split says about
 # the model trained on the partly corrected pool.
 
-WarmCurve = list[tuple[int, int, float, float, float]]
-# (labels, errors fixed, weighted F1, macro F1, batch precision; NaN at the first point)
+WarmCurve = list[tuple[int, int, float, float, float, int, int, int]]
+# (labels, errors fixed, weighted F1, macro F1, batch precision (NaN at the first point),
+# errors introduced, pre-selected changes, right pre-selected changes), counts cumulative
+ACCEPT_RATES = (0.0, 0.5, 0.9)
 WARM_MILESTONES = (100, 250, 500)
 LABEL_ERRORS = "label_errors"
 MIX = "label_errors_mix"
@@ -795,6 +848,23 @@ def validate_warm_options(
     return list(dict.fromkeys(strategies))
 
 
+def validate_annotators(
+    accept_rates: Sequence[float], accuracy: float, preselect_policy: str
+) -> tuple[float, ...]:
+    """The simulated annotators' settings, checked before any fit; duplicates removed."""
+    rates = tuple(dict.fromkeys(float(a) for a in accept_rates))
+    if not rates:
+        raise ValueError("give at least one accept rate (automation bias a), e.g. 0,0.5,0.9")
+    for rate in rates:
+        Annotator(rate, accuracy)  # ValueError naming the bad value
+    if preselect_policy not in PRESELECT_POLICIES:
+        raise ValueError(
+            f"unknown pre-selection policy {preselect_policy!r}; choose one of: "
+            f"{', '.join(PRESELECT_POLICIES)}"
+        )
+    return rates
+
+
 def fit_and_score_labels(
     corpus: Corpus, labels: Sequence[frozenset[str]], params: ModelParams
 ) -> Point:
@@ -802,23 +872,60 @@ def fit_and_score_labels(
     return _fit_and_score(corpus, corpus.pool_texts, labels, params)
 
 
-def suspect_order(
-    model: TagModel,
-    corpus: Corpus,
-    current: Sequence[frozenset[str]],
-    unrevealed: Sequence[int],
-    detector: str,
-    seed: int,
-) -> list[int]:
-    """Unrevealed pool rows, most suspect first by ``detector``, judged on the same 3-fold
-    out-of-fold probabilities the training job stores (``reference_out_of_fold``: each fold
-    reuses the full-pool model's calibration and thresholds), so the simulator measures what
-    serving would serve. Out-of-fold because a model trained on a project's own wrong tag
-    tends to repeat it, and the tag would vouch for itself."""
+@dataclass(frozen=True)
+class Evidence:
+    """The label-error evidence of one batch over the whole pool, as the training job would
+    store it: out-of-fold probabilities, per-row thresholds, current labels and the parents
+    the taxonomy implies."""
+
+    probabilities: np.ndarray
+    thresholds: np.ndarray
+    labels: np.ndarray
+    implied: dict[tuple[int, int], str]
+    rows: frozenset[int] | None = None  # the picks served as suspects (None: every pick)
+
+    def suspicions(self, row: int, tags: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """What the Annotate page would show with this row: {} unless it is a suspect
+        served as one."""
+        if self.rows is not None and row not in self.rows:
+            return {}
+        implied = {(0, j): child for (r, j), child in self.implied.items() if r == row}
+        found = suspects(
+            [row],
+            self.probabilities[row : row + 1],
+            self.labels[row : row + 1],
+            self.thresholds[row : row + 1],
+            tags,
+            implied,
+        )
+        return found[0].suspicions() if found else {}
+
+
+def pool_evidence(
+    model: TagModel, corpus: Corpus, current: Sequence[frozenset[str]], seed: int
+) -> Evidence:
+    """Out-of-fold evidence on the whole pool with the training job's own function
+    (``reference_out_of_fold``), so the simulator measures what serving would serve."""
     probabilities, thresholds = reference_out_of_fold(corpus.pool_texts, current, model, seed=seed)
+    labels = label_matrix(current, model.tags)
+    return Evidence(
+        probabilities, thresholds, labels, implied_parents(labels, model.tags, corpus.parents)
+    )
+
+
+def suspect_order(evidence: Evidence, unrevealed: Sequence[int], detector: str) -> list[int]:
+    """Unrevealed pool rows, most suspect first by ``detector``. The default detector also
+    counts a parent the taxonomy implies as the strongest evidence, as serving does."""
     rows = np.asarray(unrevealed, dtype=int)
-    labels = label_matrix([current[i] for i in unrevealed], model.tags)
-    scores = DETECTORS[detector](probabilities[rows], labels, thresholds[rows])
+    if detector == DEFAULT_DETECTOR:
+        weights = evidence_weights(
+            evidence.probabilities, evidence.labels, evidence.thresholds, evidence.implied
+        )
+        scores = weights[rows].max(axis=1, initial=0.0)
+    else:
+        scores = DETECTORS[detector](
+            evidence.probabilities[rows], evidence.labels[rows], evidence.thresholds[rows]
+        )
     return [unrevealed[int(i)] for i in np.argsort(-scores, kind="stable")]
 
 
@@ -849,29 +956,45 @@ def _warm_query(
     generator: np.random.Generator,
     oof_seed: int,
     options: SimulationOptions,
-) -> list[int]:
-    """Plain strategies see the model's probabilities on the unrevealed pool exactly as in cold
-    mode; label-error strategies also see the current labels (and, like every strategy, query
-    at random while there is no model). Ranked batch's labelled set is the revealed projects."""
+) -> tuple[list[int], Evidence | None]:
+    """The picks and, for a label-error strategy, the evidence the Annotate page would show
+    with them. Plain strategies see the model's probabilities on the unrevealed pool exactly
+    as in cold mode (and nothing is pre-selected for their picks, as in serving); every
+    strategy queries at random while there is no model. Ranked batch's labelled set is the
+    revealed projects."""
     choice = warm_choice(name, options.mix_with)
     model = point.model
     if choice.detector is not None and model is not None:
-        suspects = suspect_order(model, corpus, current, unrevealed, choice.detector, oof_seed)
+        evidence = pool_evidence(model, corpus, current, oof_seed)
+        order = suspect_order(evidence, unrevealed, choice.detector)
         if choice.partner is None:
-            return suspects[:n]
+            return order[:n], evidence
         partner = partner_order(choice.partner, model, corpus, unrevealed, generator)
-        return mixed_batch(suspects, partner, n, options.mix_share)
+        batch = mixed_batch(order, partner, n, options.mix_share)
+        # serving shows the suspicions only with the label-error route's picks
+        from_suspects = set(batch[: n - round(options.mix_share * n)])
+        return batch, replace(evidence, rows=frozenset(from_suspects))
     strategy = "random" if choice.detector is not None else name
     if strategy == "ranked_batch" and not revealed and model is not None:
         # nothing verified yet: ranked batch cold-starts from the most central project
         model.X_training_ = None  # type: ignore[attr-defined]
         X_pool = model.transform([corpus.pool_texts[i] for i in unrevealed])
-        return [unrevealed[int(i)] for i in get_strategy(strategy)(model, X_pool, n)]
-    return query(strategy, model, corpus, revealed, unrevealed, n, generator)
+        return [unrevealed[int(i)] for i in get_strategy(strategy)(model, X_pool, n)], None
+    return query(strategy, model, corpus, revealed, unrevealed, n, generator), None
+
+
+def warm_key(name: str, accept_rate: float) -> str:
+    """One replay per (strategy, annotator): e.g. ``label_errors@0.9``."""
+    return f"{name}@{accept_rate:g}"
+
+
+def _split_key(key: str) -> tuple[str, float]:
+    name, _, rate = key.rpartition("@")
+    return name, float(rate)
 
 
 def replay_warm(
-    name: str,
+    key: str,
     corpus: Corpus,
     start: WarmStart,
     first: Point,
@@ -879,19 +1002,36 @@ def replay_warm(
     repeat: int,
     progress: ProgressCallback | None,
 ) -> WarmCurve:
-    """One warm curve: after every batch, the picked projects get their true tags, the model is
-    refitted on the whole pool and the errors fixed so far are counted."""
+    """One warm curve for one strategy and one simulated annotator (``key`` =
+    :func:`warm_key`): after every batch, each picked project gets what the annotator
+    submits (the pre-selection with probability a, otherwise the true tags typed with
+    accuracy q), the model is refitted on the whole pool, and the errors fixed and introduced
+    so far are counted against the true tags."""
+    name, accept_rate = _split_key(key)
+    annotator = Annotator(accept_rate, options.accuracy)
     current = list(start.noisy)
     revealed: list[int] = []
     unrevealed = list(range(len(corpus.pool_texts)))
-    point, fixed, precision, batch = first, 0, float("nan"), 0
+    point, precision, batch = first, float("nan"), 0
+    fixed = introduced = changes = right = 0
     curve: WarmCurve = []
     while True:
-        curve.append((len(revealed), fixed, point.weighted_f1, point.macro_f1, precision))
+        curve.append(
+            (
+                len(revealed),
+                fixed,
+                point.weighted_f1,
+                point.macro_f1,
+                precision,
+                introduced,
+                changes,
+                right,
+            )
+        )
         if progress:
             progress(
-                f"{_progress_prefix(name, repeat, len(revealed), options)}, "
-                f"{fixed}/{start.summary['tag_errors']} errors fixed, "
+                f"{_progress_prefix(key, repeat, len(revealed), options)}, "
+                f"{fixed}/{start.summary['tag_errors']} errors fixed, {introduced} introduced, "
                 f"weighted F1 {point.weighted_f1:.2f}"
             )
         if len(revealed) >= options.budget:
@@ -899,12 +1039,22 @@ def replay_warm(
         n = min(options.batch_size, options.budget - len(revealed))
         generator = batch_generator(options.seed, repeat, batch)
         oof_seed = options.seed * 1_000_003 + repeat * 1_009 + batch
-        picks = _warm_query(
+        picks, evidence = _warm_query(
             name, point, corpus, current, revealed, unrevealed, n, generator, oof_seed, options
         )
+        person = np.random.default_rng([options.seed, repeat, batch, 1])
+        tags = point.model.tags if point.model is not None else []
         for row in picks:
-            current[row] = corpus.pool_labels[row]
-        fixed += sum(start.errors[row] for row in picks)
+            suspicions = evidence.suspicions(row, tags) if evidence is not None else {}
+            shown = preselected_tags(sorted(current[row]), suspicions, options.preselect_policy)
+            truth = corpus.pool_labels[row]
+            submitted = judgement(annotator, current[row], shown, truth, person)
+            preselection = tag_changes(current[row], shown, truth)
+            result = tag_changes(current[row], submitted, truth)
+            fixed, introduced = fixed + result.fixed, introduced + result.introduced
+            changes += preselection.changes
+            right += preselection.right_changes
+            current[row] = submitted
         precision = sum(start.errors[row] > 0 for row in picks) / len(picks)
         revealed.extend(picks)
         unrevealed = _without(unrevealed, picks)
@@ -919,16 +1069,19 @@ def replay_all_warm(
     add: float,
     progress: ProgressCallback | None,
 ) -> tuple[dict[str, list[WarmCurve]], list[dict[str, int]]]:
-    """Every warm (repeat, strategy) curve and each repeat's injected-noise summary. The noisy
-    pool and its first model are shared by the strategies of a repeat."""
+    """Every warm (repeat, strategy, annotator) curve, keyed by :func:`warm_key`, and each
+    repeat's injected-noise summary. The noisy pool and its first model are shared by the
+    replays of a repeat."""
+    keys = [warm_key(name, a) for name in options.strategies for a in options.accept_rates]
     tasks = []
     injected = []
     for repeat in range(options.repeats):
         start = warm_start(corpus, drop, add, options.seed + repeat)
         injected.append(start.summary)
         first = fit_and_score_labels(corpus, start.noisy, options.params)
-        tasks += [(name, corpus, start, first, options, repeat) for name in options.strategies]
-    return replay_tasks(replay_warm, tasks, options, progress), injected
+        tasks += [(key, corpus, start, first, options, repeat) for key in keys]
+    keyed = replace(options, strategies=keys)
+    return replay_tasks(replay_warm, tasks, keyed, progress), injected
 
 
 def _mean_or_none(values: np.ndarray) -> float | None:
@@ -938,26 +1091,36 @@ def _mean_or_none(values: np.ndarray) -> float | None:
 
 
 def summarise_warm(runs: np.ndarray, labels: Sequence[int]) -> dict[str, Any]:
-    """Means over repeats; runs is (repeats, points, 4): errors fixed, weighted F1, macro F1,
-    batch precision."""
+    """Means over repeats; runs is (repeats, points, 7): errors fixed, weighted F1, macro
+    F1, batch precision, errors introduced, pre-selected changes, right ones (cumulative).
+    ``preselect_precision`` pools the repeats' pre-selected changes (None before any)."""
     mean, std = runs.mean(axis=0), runs.std(axis=0)
+    changes, right = runs[:, :, 5].sum(axis=0), runs[:, :, 6].sum(axis=0)
     curve = [
         {
             "labels": int(n),
             "errors_fixed": float(mean[i, 0]),
             "errors_fixed_std": float(std[i, 0]),
+            "errors_introduced": float(mean[i, 4]),
+            "errors_introduced_std": float(std[i, 4]),
+            "net": float(mean[i, 0] - mean[i, 4]),
             "weighted_f1": float(mean[i, 1]),
             "weighted_f1_std": float(std[i, 1]),
             "macro_f1": float(mean[i, 2]),
             "macro_f1_std": float(std[i, 2]),
             "batch_precision": _mean_or_none(runs[:, i, 3]),
+            "preselected_changes": float(mean[i, 5]),
+            "preselect_precision": float(right[i] / changes[i]) if changes[i] else None,
         }
         for i, n in enumerate(labels)
     ]
+    precisions = runs[:, 1:, 3]
     return {
         "curve": curve,
         "auc_weighted_f1": curve_auc(labels, [p["weighted_f1"] for p in curve]),
+        "mean_batch_precision": _mean_or_none(precisions) if precisions.size else None,
         "repeats_errors_fixed": runs[:, :, 0].tolist(),
+        "repeats_errors_introduced": runs[:, :, 4].tolist(),
         "repeats_weighted_f1": runs[:, :, 1].tolist(),
         "repeats_macro_f1": runs[:, :, 2].tolist(),
     }
@@ -990,18 +1153,25 @@ def _run_warm(
         "mix_share": options.mix_share,
         "mix_with": options.mix_with,
         "label_counts": labels,
+        "accept_rates": list(options.accept_rates),
+        "accuracy": options.accuracy,
+        "preselect_policy": options.preselect_policy,
     }
+
+    def summary(key: str) -> dict[str, Any]:
+        points = [[point[1:] for point in curve] for curve in runs[key]]
+        return summarise_warm(np.array(points, dtype=float), labels)
+
+    strategies = {}
+    for name in options.strategies:
+        by_rate = {f"{a:g}": summary(warm_key(name, a)) for a in options.accept_rates}
+        # the first annotator's summary stays at the top level (charts read it)
+        strategies[name] = {**by_rate[f"{options.accept_rates[0]:g}"], "by_accept_rate": by_rate}
     return {
         "config": config,
         "full_data": ceiling,
         "injected_errors": injected_errors(injected),
-        "strategies": {
-            name: summarise_warm(
-                np.array([[point[1:] for point in curve] for curve in runs[name]], dtype=float),
-                labels,
-            )
-            for name in options.strategies
-        },
+        "strategies": strategies,
     }
 
 
@@ -1015,16 +1185,31 @@ def errors_fixed_at(curve: Sequence[Mapping[str, Any]], target: int) -> float | 
 
 
 def warm_summary_table(result: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per strategy, most errors fixed at the end of the budget first (ties by name)."""
+    """One row per strategy and simulated annotator (automation bias a): errors fixed at the
+    milestones, then at the end of the budget errors fixed, introduced and net, the mean
+    batch precision, the precision of the pre-selected changes and F1. Grouped by a, best
+    net first (ties by name)."""
     rows = []
     for name, data in result["strategies"].items():
-        curve = data["curve"]
-        row: dict[str, Any] = {"strategy": name}
-        for target in WARM_MILESTONES:
-            row[f"errors_fixed_at_{target}"] = errors_fixed_at(curve, target)
-        row["final_labels"] = curve[-1]["labels"]
-        row["final_errors_fixed"] = curve[-1]["errors_fixed"]
-        row["final_weighted_f1"] = curve[-1]["weighted_f1"]
-        row["final_macro_f1"] = curve[-1]["macro_f1"]
-        rows.append(row)
-    return sorted(rows, key=lambda row: (-row["final_errors_fixed"], row["strategy"]))
+        for rate, summary in data.get("by_accept_rate", {"": data}).items():
+            curve = summary["curve"]
+            row: dict[str, Any] = {"strategy": name, "accept_rate": rate}
+            for target in WARM_MILESTONES:
+                row[f"errors_fixed_at_{target}"] = errors_fixed_at(curve, target)
+            row["final_labels"] = curve[-1]["labels"]
+            row["final_errors_fixed"] = curve[-1]["errors_fixed"]
+            row["final_errors_introduced"] = curve[-1].get("errors_introduced")
+            row["final_net"] = curve[-1].get("net")
+            row["batch_precision"] = summary.get("mean_batch_precision")
+            row["preselect_precision"] = curve[-1].get("preselect_precision")
+            row["final_weighted_f1"] = curve[-1]["weighted_f1"]
+            row["final_macro_f1"] = curve[-1]["macro_f1"]
+            rows.append(row)
+    return sorted(
+        rows,
+        key=lambda row: (
+            row["accept_rate"],
+            -(row["final_net"] if row["final_net"] is not None else row["final_errors_fixed"]),
+            row["strategy"],
+        ),
+    )

@@ -12,7 +12,6 @@ from labeling.annotate import (
     progress,
     progress_note,
     submission_key,
-    suggestion_line,
     tag_choices,
 )
 from labeling.annotations import NO_TAG_APPLIES, EmptyLabelRefused
@@ -153,14 +152,14 @@ else:
         st.info(
             "Why this project: " + escape_markdown(served.reason) + ". That model was "
             "trained without this project, so its current tags could not vouch for themselves. "
-            "The suggested fix is pre-selected below: check it and press Submit (Ctrl+Enter).",
+            "Only changes likely to be right are pre-selected; the rest are hints.",
             icon=":material/rule:",
         )
     else:
         st.caption("Why this project: " + escape_markdown(served.reason))
     st.markdown("Current tags: " + escape_markdown(", ".join(served.source_tags) or "none"))
-    if form.suggestions:
-        st.markdown("Model: " + escape_markdown(suggestion_line(form.suggestions)))
+    for line in form.lines:
+        st.markdown(escape_markdown(line))
     # The button sits beside the tag box, top-aligned: the box grows a line while it has focus,
     # and a button below it would jump away between mouse-down and mouse-up.
     with st.form("judgement"):

@@ -107,8 +107,12 @@ def test_annotate_shows_imported_text_literally_with_reason_and_suggestions(
     assert not any(makes_link_or_icon(m) for m in markdown + [c.value for c in at.caption])
     reason = next(c.value for c in at.caption if c.value.startswith("Why this project"))
     assert "vision\\-x 0\\.45" in reason
-    assert "Model: suggests nlp\\-x 0\\.90, vision\\-x 0\\.45" in markdown
-    assert at.multiselect[0].value == ["nlp-x", "vision-x"]
+    assert (
+        "Served model \\(trained on the current tags\\)\\: "
+        "suggests nlp\\-x 0\\.90, vision\\-x 0\\.45" in markdown
+    )
+    # the current tags only: the served model's suggestion is a hint, not a pre-selection
+    assert at.multiselect[0].value == ["nlp-x"]
 
 
 def test_submit_records_the_diff_and_serves_the_next_project(
@@ -116,10 +120,10 @@ def test_submit_records_the_diff_and_serves_the_next_project(
 ) -> None:
     _catalogue(with_users)
     at = _open_annotate(app_as)
-    at.multiselect[0].unselect("vision-x")
+    at.multiselect[0].select("vision-x")
     next(b for b in at.button if b.label == "Submit").click().run()
     assert not at.exception
-    assert _judgements(with_users) == [("a", ["nlp-x"], [], ["vision-x"], False)]
+    assert _judgements(with_users) == [("a", ["nlp-x", "vision-x"], ["vision-x"], [], False)]
     assert any("Second project" in m.value for m in at.markdown)
     assert {m.label: m.value for m in at.metric}["This session"] == "1"
 
@@ -190,15 +194,19 @@ def test_a_likely_label_error_says_why_and_preselects_the_fix(
         ids = dict(session.execute(select(Project.external_id, Project.id)).all())
         prediction = session.get(Prediction, (1, ids["b"]))
         prediction.label_error_score = 0.7
-        prediction.suspicions = {"wrong": {"vision-x": 0.05}, "missing": {"nlp-x": 0.88}}
+        prediction.suspicions = {
+            "wrong": {"vision-x": 0.05},
+            "missing": {"nlp-x": 0.88},
+            "preselect": {"vision-x": True, "nlp-x": True},
+        }
     at = _open_annotate(app_as)
     assert any("Second project" in m.value for m in at.markdown)
     assert at.info[0].value.replace(WORD_JOINER, "") == (
-        "Why this project: tags probably need fixing\\: vision\\-x probably wrong\\: model "
-        "0\\.05; nlp\\-x probably missing\\: model 0\\.88. That model was trained without "
-        "this project, so its current tags could not vouch for themselves. "
-        "The suggested fix is pre-selected below: "
-        "check it and press Submit (Ctrl+Enter)."
+        "Why this project: tags probably need fixing\\: vision\\-x probably wrong "
+        "\\(out\\-of\\-fold model 0\\.05\\); nlp\\-x probably missing \\(out\\-of\\-fold model "
+        "0\\.88\\). That model was trained without this project, so its current tags could "
+        "not vouch for themselves. Only changes likely to be right are pre-selected; the rest "
+        "are hints."
     )
     assert at.multiselect[0].value == ["nlp-x"]
     next(b for b in at.button if b.label == "Submit").click().run()
@@ -228,7 +236,7 @@ def test_an_empty_submit_is_refused_until_no_tag_applies_is_ticked(
     at.multiselect[0].set_value([])
     next(c for c in at.checkbox if c.label == "No tag applies").check()
     _button(at, "Submit").click().run()
-    assert _judgements(with_users) == [("a", [], [], ["nlp-x", "vision-x"], False)]
+    assert _judgements(with_users) == [("a", [], [], ["nlp-x"], False)]
     assert any("Second project" in m.value for m in at.markdown)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Labelled today"], metrics["This session"]) == ("1", "1")
@@ -240,7 +248,7 @@ def test_an_empty_submit_is_refused_until_no_tag_applies_is_ticked(
         "(no tag applies)",
         "current",
     )
-    assert (row["vs project tags"], row["vs pre-selected"]) == ("-nlp-x", "-nlp-x, -vision-x")
+    assert (row["vs project tags"], row["vs pre-selected"]) == ("-nlp-x", "-nlp-x")
 
 
 def test_undo_brings_the_project_back_with_its_tags_and_a_second_undo_does_not_redo(
@@ -248,7 +256,7 @@ def test_undo_brings_the_project_back_with_its_tags_and_a_second_undo_does_not_r
 ) -> None:
     _catalogue(with_users)
     at = _open_annotate(app_as)
-    at.multiselect[0].unselect("vision-x")
+    at.multiselect[0].select("vision-x")
     _button(at, "Submit").click().run()
     assert any("Second project" in m.value for m in at.markdown)
     offer = "Undo (Alt+U) takes back your judgement of: "
@@ -258,7 +266,7 @@ def test_undo_brings_the_project_back_with_its_tags_and_a_second_undo_does_not_r
     assert not at.exception, at.exception
     assert at.success[0].value.startswith(escape_markdown("Undone: your judgement of"))
     assert any(m.value.startswith("### ") and "script" in m.value for m in at.markdown)
-    assert at.multiselect[0].value == ["nlp-x", "vision-x"]  # as before the judgement
+    assert at.multiselect[0].value == ["nlp-x"]  # as before the judgement
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Labelled today"], metrics["This session"]) == ("0", "0")
     assert any(
@@ -269,9 +277,9 @@ def test_undo_brings_the_project_back_with_its_tags_and_a_second_undo_does_not_r
     _button(at, "Submit").click().run()  # judged again, as it was served again
     rows = _judgements(with_users)
     assert rows == [
-        ("a", ["nlp-x"], [], ["vision-x"], False),
+        ("a", ["nlp-x", "vision-x"], ["vision-x"], [], False),
         ("a", [], [], [], True),
-        ("a", ["nlp-x", "vision-x"], [], [], False),
+        ("a", ["nlp-x"], [], [], False),
     ]
 
 

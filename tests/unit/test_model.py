@@ -147,3 +147,40 @@ def test_suggestion_line_lists_suggested_then_closest_misses() -> None:
     assert suggestion_line((Suggestion("nlp", 0.1, 0.5),)) == (
         "suggests no tag · below threshold: nlp 0.10 < 0.50"
     )
+
+
+def test_a_fold_is_calibrated_and_thresholded_without_its_own_labels() -> None:
+    from labeling.model import cross_fitted_probabilities
+
+    scores = np.array([[-2.0], [0.5], [1.5], [-1.0], [0.0], [2.0], [-1.5], [1.0]])
+    y = np.array([[0], [1], [1], [0], [0], [1], [0], [1]])
+    fold_of = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    probabilities, thresholds = cross_fitted_probabilities(scores, y, fold_of)
+    # fold 0 is mapped by the Platt parameters fitted on fold 1 alone
+    expected = calibrated(scores[:4], platt_parameters(scores[4:], y[4:]))
+    np.testing.assert_allclose(probabilities[:4], expected)
+    # changing fold 0's labels changes nothing for fold 0: its tags cannot vouch for themselves
+    flipped = y.copy()
+    flipped[:4] = 1 - flipped[:4]
+    again, again_thresholds = cross_fitted_probabilities(scores, flipped, fold_of)
+    np.testing.assert_allclose(again[:4], probabilities[:4])
+    np.testing.assert_allclose(again_thresholds[:4], thresholds[:4])
+    assert not np.allclose(again[4:], probabilities[4:])
+
+
+def test_dual_ridge_scores_equal_a_ridge_fit_on_the_same_rows() -> None:
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    from labeling.model import dual_ridge_scores
+
+    rng = np.random.default_rng(0)
+    X = sparse.random(40, 25, density=0.3, random_state=1, format="csr")
+    Y = (rng.random((40, 3)) < 0.4).astype(int)
+    fit_rows, held_rows = np.arange(30), np.arange(30, 40)
+    ridge = Ridge(alpha=1.0, solver="cholesky").fit(X[fit_rows].toarray(), 2.0 * Y[fit_rows] - 1)
+    expected = ridge.predict(X[held_rows].toarray())
+    gram = (X @ X.T).toarray()
+    np.testing.assert_allclose(
+        dual_ridge_scores(gram, Y, fit_rows, held_rows, 1.0), expected, atol=1e-8
+    )

@@ -20,14 +20,19 @@ from labeling.serving import (
     serve_next,
     serving_reason,
     submit,
-    suspicion_line,
 )
 from tests.unit.test_serving import _catalogue, _judge
 
 LABEL_ERRORS = SimpleNamespace(overlap_share=0.0, strategy="label_errors")
 # p3 is the most uncertain project; p1, then p0, are the most likely label errors.
 UNCERTAINTIES = [0.1, 0.2, 0.3, 0.9]
-SUSPECT_P1 = {"wrong": {"nlp": 0.06}, "missing": {"transformers": 0.93, "pytorch": 0.71}}
+# nlp's removal and transformers' addition are strong enough to pre-select; pytorch is a hint.
+SUSPECT_P1 = {
+    "wrong": {"nlp": 0.06},
+    "missing": {"transformers": 0.93, "pytorch": 0.71},
+    "preselect": {"nlp": True, "transformers": True},
+    "implied": {},
+}
 
 
 def _with_scores(make_session: SessionFactory) -> SimpleNamespace:
@@ -72,16 +77,47 @@ def test_label_errors_serves_the_strongest_suspect_with_its_reason_and_fix(
         suggestions={"vision": 0.8, "pytorch": 0.55, "nlp": 0.35},
         model_version_id=cat.version,
         reason=(
-            "tags probably need fixing: nlp probably wrong: model 0.06; "
-            "transformers probably missing: model 0.93; pytorch probably missing: model 0.71"
+            "tags probably need fixing: nlp probably wrong (out-of-fold model 0.06); "
+            "transformers probably missing (out-of-fold model 0.93); "
+            "pytorch probably missing (out-of-fold model 0.71)"
         ),
         suspected_wrong={"nlp": 0.06},
         suspected_missing={"transformers": 0.93, "pytorch": 0.71},
+        preselect=("nlp", "transformers"),
     )
     with make_session() as session:
         form = annotation_form(session, served)
-    # source tags + the model's suggestions + the missing tags, minus the wrong one
-    assert form.preselected == ("vision", "pytorch", "transformers")
+    # the source tags with only the pre-selected changes applied: the served model's
+    # suggestion (pytorch 0.55) and the weaker suspicion (pytorch missing) are hints
+    assert form.preselected == ("vision", "transformers")
+    assert form.lines == (
+        "Pre-selected changes (likely right; check it): − nlp (out-of-fold model 0.06), "
+        "+ transformers (out-of-fold model 0.93)",
+        "Hints, not selected (add or remove them yourself): + pytorch (out-of-fold model 0.71)",
+        "Served model (trained on the current tags): suggests vision 0.80",
+    )
+
+
+def test_a_suspect_with_nothing_confident_starts_from_its_current_tags(
+    make_session: SessionFactory,
+) -> None:
+    """p0's only suspicion is too weak to pre-select: nothing changes, and since p0 has no
+    source tags the page says plainly that nothing is pre-selected."""
+    cat = _with_scores(make_session)
+    alice = cat.users["alice"]
+    first = serve_next(make_session, alice, LABEL_ERRORS, utcnow())
+    assert first is not None
+    submit(make_session, alice, first.project_id, ["nlp"], [], None, 1.0, None)
+    served = serve_next(make_session, alice, LABEL_ERRORS, utcnow())
+    assert served is not None and served.external_id == "p0"
+    with make_session() as session:
+        form = annotation_form(session, served)
+    assert form.preselected == ()
+    assert form.lines == (
+        "Hints, not selected (add or remove them yourself): "
+        "+ transformers (out-of-fold model 0.93)",
+        "Nothing is pre-selected: choose the tags that apply.",
+    )
 
 
 def test_label_errors_goes_down_the_suspects_then_falls_back_to_uncertainty(
@@ -193,14 +229,6 @@ def test_a_random_pick_wraps_round_when_everything_after_the_point_is_taken(
     served = serve_next(make_session, alice, policy, utcnow())
     assert served is not None
     assert served.project_id == ids[0]
-
-
-def test_suspicion_line_lists_wrong_then_missing_tags_in_stored_order() -> None:
-    assert suspicion_line(SUSPECT_P1) == (
-        "nlp probably wrong: model 0.06; transformers probably missing: model 0.93; "
-        "pytorch probably missing: model 0.71"
-    )
-    assert suspicion_line({"wrong": {}, "missing": {}}) == ""
 
 
 def test_reason_without_suspicions_keeps_the_uncertainty_explanation() -> None:

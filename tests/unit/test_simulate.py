@@ -320,6 +320,7 @@ WARM: dict[str, Any] = {
     "repeats": 1,
     "noise_drop": 0.2,
     "noise_add": 0.2,
+    "accept_rates": (0.0,),  # one annotator who types the truth keeps these tests cheap
 }
 ERROR_TEXTS: set[str] = set()  # pool texts whose source tags are wrong, read by the oracle
 
@@ -403,15 +404,23 @@ def test_warm_summary_table_and_format(warm_result: dict[str, Any]) -> None:
     lines = format_table(rows).splitlines()
     assert re.split(r"\s{2,}", lines[0]) == [
         "strategy",
+        "a",
         "errors fixed @100",
         "errors fixed @250",
         "errors fixed @500",
         "labels",
         "errors fixed",
+        "introduced",
+        "net",
+        "batch precision",
+        "pre-selection precision",
         "weighted F1",
         "macro F1",
     ]
-    assert lines[2].split()[:5] == ["oracle", "-", "-", "-", "40"]
+    assert lines[2].split()[:6] == ["oracle", "0", "-", "-", "-", "40"]
+    # an annotator who types the true tags (a = 0, q = 1) never introduces an error
+    assert all(row["final_errors_introduced"] == 0 for row in rows)
+    assert all(row["final_net"] == row["final_errors_fixed"] for row in rows)
 
 
 def test_errors_fixed_at_the_nearest_point() -> None:
@@ -587,3 +596,84 @@ def test_the_split_respecting_catalogue_keeps_relatives_on_one_side_of_the_split
     demo_share = sum(split == "eval" for split in demo_split.values()) / len(demo_split)
     assert eval_share == pytest.approx(demo_share, abs=0.005)
     assert split_respecting_catalogue(400, seed=3) == catalogue
+
+
+# --- the simulated annotator -----------------------------------------------------------------
+
+
+def test_an_annotator_who_accepts_submits_the_preselection() -> None:
+    from labeling.annotator import Annotator, judgement
+
+    # default_rng(0) draws 0.637, 0.270, 0.041, 0.017, ...: 0.637 < 0.9 -> accept
+    submitted = judgement(Annotator(0.9), {"a"}, {"a", "b"}, {"a", "c"}, np.random.default_rng(0))
+    assert submitted == {"a", "b"}
+
+
+def test_an_annotator_who_types_gets_each_considered_tag_right_with_accuracy_q() -> None:
+    from labeling.annotator import Annotator, judgement
+
+    # a = 0.5: 0.637 >= 0.5 -> types. Considered tags, sorted: a, b, c (truth a, c).
+    # q = 0.5: a 0.270 < 0.5 right (kept); b 0.041 right (left out); c 0.017 right (kept)
+    typed = judgement(Annotator(0.5, 0.5), {"a"}, {"a", "b"}, {"a", "c"}, np.random.default_rng(0))
+    assert typed == {"a", "c"}
+    # default_rng(3) draws 0.086, 0.237, 0.801, 0.582: a = 0 -> types; q = 0.5:
+    # a 0.237 right (kept), b 0.801 wrong (added), c 0.582 wrong (left out)
+    typed = judgement(Annotator(0.0, 0.5), {"a"}, {"a", "b"}, {"a", "c"}, np.random.default_rng(3))
+    assert typed == {"a", "b"}
+
+
+def test_tag_changes_count_fixed_introduced_and_right_changes() -> None:
+    from labeling.annotator import tag_changes
+
+    # truth {a, c}; before {a, b}: errors b (wrong) and c (missing)
+    # after {c, d}: b removed (fixed), c added (fixed), a removed (introduced), d (introduced)
+    changes = tag_changes({"a", "b"}, {"c", "d"}, {"a", "c"})
+    assert (changes.fixed, changes.introduced, changes.net) == (2, 2, 0)
+    assert (changes.changes, changes.right_changes) == (4, 2)
+
+
+def test_annotator_settings_outside_0_1_are_refused() -> None:
+    from labeling.annotator import Annotator
+
+    with pytest.raises(
+        ValueError, match=r"^annotator accept rate must be between 0 and 1; got 1\.5$"
+    ):
+        Annotator(1.5)
+    with pytest.raises(
+        ValueError, match=r"^annotator accuracy must be between 0 and 1; got -0\.1$"
+    ):
+        Annotator(0.5, -0.1)
+
+
+def test_a_fast_annotator_only_makes_the_changes_the_policy_preselects(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    """a = 1 with nothing pre-selected changes nothing; flipping every contradicted tag
+    introduces errors that a = 0 (typing the truth) never does."""
+    options = {**WARM, "budget": 20, "full_data": False, "accept_rates": (0.0, 1.0)}
+    runs = {
+        policy: run_simulation(
+            warm_catalogue, taxonomy, ["label_errors"], preselect_policy=policy, **options
+        )["strategies"]["label_errors"]["by_accept_rate"]
+        for policy in ("none", "all")
+    }
+    untouched = runs["none"]["1"]["curve"][-1]
+    assert (untouched["errors_fixed"], untouched["errors_introduced"]) == (0.0, 0.0)
+    assert untouched["preselect_precision"] is None
+    flipped = runs["all"]["1"]["curve"][-1]
+    assert flipped["errors_introduced"] > 0 and flipped["preselected_changes"] > 0
+    # whatever is pre-selected, a = 0 types the truth: the same curve
+    assert (
+        runs["none"]["0"]["curve"][-1]["errors_fixed"]
+        == runs["all"]["0"]["curve"][-1]["errors_fixed"]
+    )
+    assert runs["all"]["0"]["curve"][-1]["errors_introduced"] == 0
+
+
+def test_bad_annotator_settings_are_refused_before_any_fit(
+    warm_catalogue: list[dict[str, Any]], taxonomy: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match=r"^unknown pre-selection policy 'most'; choose one of"):
+        run_simulation(warm_catalogue, taxonomy, ["label_errors"], preselect_policy="most", **WARM)
+    with pytest.raises(ValueError, match=r"^annotator accept rate must be between 0 and 1"):
+        run_simulation(warm_catalogue, taxonomy, ["label_errors"], **{**WARM, "accept_rates": (2,)})
