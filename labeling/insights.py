@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, Text, case, cast, func, select
+from sqlalchemy import Integer, Text, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -43,6 +43,7 @@ from labeling.annotations import (
     latest_resolution_records,
 )
 from labeling.charts.common import STATUS_COLOURS
+from labeling.serving import stands
 
 SOURCE = "Source tags"
 EFFECTIVE = "Effective labels"
@@ -230,15 +231,17 @@ def status_frame(statuses: Mapping[str, int]) -> pd.DataFrame:
 
 
 def activity_frame(session: Session) -> pd.DataFrame:
-    """Per day: judgements (not skips), projects judged for the first time, and resolutions,
-    each with its running total; long format (day, series, count, cumulative)."""
+    """Per day: judgements that stand (not skips, not undos, not judgements an undo took
+    back), projects judged for the first time, and resolutions, each with its running total;
+    long format (day, series, count, cumulative)."""
     judged_day = func.date(Annotation.created_at)
+    standing_judgement = and_(Annotation.skipped.is_(False), stands())
     judgements = session.execute(
-        select(judged_day, func.count()).where(Annotation.skipped.is_(False)).group_by(judged_day)
+        select(judged_day, func.count()).where(standing_judgement).group_by(judged_day)
     ).all()
     first = (
         select(func.min(Annotation.created_at).label("first"))
-        .where(Annotation.skipped.is_(False))
+        .where(standing_judgement)
         .group_by(Annotation.project_id)
         .subquery()
     )
@@ -261,12 +264,14 @@ def activity_frame(session: Session) -> pd.DataFrame:
 
 
 def throughput_frame(session: Session) -> pd.DataFrame:
-    """Judgements and skips per annotator per day (day, annotator, judgements, skips)."""
+    """Judgements and skips per annotator per day (day, annotator, judgements, skips), counting
+    only acts that stand: an undo is not work done, and neither is what it took back."""
     day = func.date(Annotation.created_at)
     skipped = func.sum(case((Annotation.skipped.is_(True), 1), else_=0)).cast(Integer)
     rows = session.execute(
         select(day, User.username, func.count(), skipped)
         .join(User, User.id == Annotation.user_id)
+        .where(stands())
         .group_by(day, User.username)
     ).all()
     frame = pd.DataFrame(rows, columns=["day", "annotator", "total", "skips"])

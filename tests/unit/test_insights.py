@@ -174,6 +174,42 @@ def test_activity_and_throughput_per_day(make_session: SessionFactory) -> None:
     ] == [(1, "u1", 4, 0), (1, "u2", 1, 0), (2, "u2", 2, 1), (3, "u2", 1, 0)]
 
 
+def test_activity_and_throughput_leave_out_undone_judgements_and_undos(
+    make_session: SessionFactory,
+) -> None:
+    """u1 judges p5 on day 3 and takes it back the same day: neither row is work that stands,
+    so day 3 still reads one judgement (u2's p6) and u1 has no row on day 3."""
+    ids = _catalogue(make_session)
+    with make_session.begin() as session:
+        u1 = session.query(User).filter_by(username="u1").one().id
+        judged = Annotation(project_id=ids["p5"], user_id=u1, tags=["c"], created_at=DAY3)
+        session.add(judged)
+        session.flush()
+        session.add(
+            Annotation(
+                project_id=ids["p5"],
+                user_id=u1,
+                tags=[],
+                skipped=True,
+                undoes_id=judged.id,
+                created_at=DAY3,
+            )
+        )
+    with make_session() as session:
+        activity = insights.activity_frame(session)
+        throughput = insights.throughput_frame(session)
+    judgements = activity[activity["series"] == "Judgements"]
+    assert [(d.day, c) for d, c in zip(judgements["day"], judgements["count"], strict=True)] == [
+        (1, 5),
+        (2, 2),
+        (3, 1),
+    ]
+    assert [
+        (day.day, name, judged, skips)
+        for day, name, judged, skips in throughput.itertuples(index=False)
+    ] == [(1, "u1", 4, 0), (1, "u2", 1, 0), (2, "u2", 2, 1), (3, "u2", 1, 0)]
+
+
 def test_predictions_coverage_and_suspicions(make_session: SessionFactory) -> None:
     ids = _catalogue(make_session)
     version_id = _model(make_session, ids)
