@@ -30,9 +30,9 @@ from labeling.annotations import (
     label_state,
     latest_resolution_records,
 )
+from labeling.label_errors import suspicion_text
 from labeling.registry import current_version
 from labeling.search import source_tags_of
-from labeling.serving import suspicion_line
 
 
 class ProjectNotFound(LookupError):
@@ -221,7 +221,7 @@ def _label_error(
         return prediction.label_error_score, (
             f"Model version {version.id} finds nothing suspect in its tags."
         )
-    return prediction.label_error_score, suspicion_line(prediction.suspicions)
+    return prediction.label_error_score, suspicion_text(prediction.suspicions)
 
 
 def review_request_rows(session: Session, project_id: int) -> list[dict[str, Any]]:

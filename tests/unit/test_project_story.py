@@ -61,7 +61,7 @@ def test_story_of_a_project_in_conflict(
     ]
     assert story.resolutions == []
     assert story.label_error_score == 0.3
-    assert story.label_error_reason == "transformers probably wrong: model 0.30"
+    assert story.label_error_reason == "transformers probably wrong (out-of-fold model 0.30)"
     table = probability_table(story.probabilities)
     assert table.to_dict("records") == [
         {"tag": "nlp", "v1": 0.9},
