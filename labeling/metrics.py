@@ -151,7 +151,8 @@ def with_intervals(
             frame.at[i, key] = row[key]["value"] if enough else np.nan
         frame.at[i, "f1_low"] = row["f1"]["low"] if enough else np.nan
         frame.at[i, "f1_high"] = row["f1"]["high"] if enough else np.nan
-        frame.at[i, "rules_f1"] = rules.get(tag, {}).get("f1", {}).get("value", np.nan)
+        rules_f1 = rules.get(tag, {}).get("f1", {}).get("value", np.nan)
+        frame.at[i, "rules_f1"] = rules_f1 if enough else np.nan
         frame.at[i, "vs_rules"] = _verdict_text(versus.get("per_class", {}).get(tag), enough)
         frame.at[i, "change_verdict"] = _verdict_text(change.get("per_class", {}).get(tag), enough)
         frame.at[i, "measured"] = enough

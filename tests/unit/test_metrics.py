@@ -321,17 +321,22 @@ def test_tags_below_the_minimum_support_read_too_few() -> None:
         "intervals": {
             "all": intervals.metric_intervals(truth[:, :1], truth[:, :1], ["rare"]),
         },
+        "baseline": {
+            "intervals": {"all": {"per_class": {"rare": {"f1": {"value": 0.5}}}}},
+        },
     }
     frame = metrics.with_intervals(
         metrics.per_class_frame(stored, {"rare": 0.5}, {}), stored, "all", None
     )
     row = frame.iloc[0]
     assert np.isnan(row["f1"]) and not row["measured"]
+    assert np.isnan(row["rules_f1"])  # the rules' figure on 3 projects is no figure either
     assert row["note"] == "too few evaluation projects to tell (3)"
     lowered = metrics.with_intervals(
         metrics.per_class_frame(stored, {"rare": 0.5}, {}), stored, "all", 3
     )
     assert lowered.iloc[0]["f1"] == 1.0 and lowered.iloc[0]["f1_high"] == 1.0
+    assert lowered.iloc[0]["rules_f1"] == 0.5
 
 
 def test_versions_table_says_which_version_serves_and_why_one_is_held() -> None:
