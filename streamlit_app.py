@@ -9,7 +9,9 @@ from ui.app import (
     run_guarded,
     sign_in_gate,
     sign_out,
+    sign_out_everywhere,
     signed_in_user,
+    sync_session_cookie,
     training_worker,
 )
 
@@ -37,6 +39,7 @@ navigation = st.navigation(list(PAGES.values()), position="hidden")
 def main() -> None:
     training_worker()
     user = signed_in_user()
+    sync_session_cookie()
     if user is None:
         sign_in_gate()
         st.stop()
@@ -47,6 +50,9 @@ def main() -> None:
         st.text(f"Signed in as {user.username} ({user.role})")
         if st.button("Sign out", icon=":material/logout:"):
             sign_out()
+            st.rerun()
+        if st.button("Sign out everywhere", icon=":material/devices:"):
+            sign_out_everywhere(user)
             st.rerun()
     if user.role == "admin":
         demo_password_banner()

@@ -41,6 +41,8 @@ class Settings:
     db_max_overflow: int = 20
     db_busy_timeout_ms: int = 30_000
     db_write_retries: int = 3
+    session_hours: int = 24
+    session_idle_minutes: int = 120
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -129,4 +131,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_max_overflow=_non_negative_int(env, "LABELLOOP_DB_MAX_OVERFLOW", 20),
         db_busy_timeout_ms=_positive_int(env, "LABELLOOP_DB_BUSY_TIMEOUT_MS", 30_000),
         db_write_retries=_non_negative_int(env, "LABELLOOP_DB_WRITE_RETRIES", 3),
+        session_hours=_positive_int(env, "LABELLOOP_SESSION_HOURS", 24),
+        session_idle_minutes=_positive_int(env, "LABELLOOP_SESSION_IDLE_MINUTES", 120),
     )
