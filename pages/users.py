@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from db.models import ROLES
-from labeling import audit, auth
+from labeling import audit, auth, sessions
 from labeling.text import escape_markdown
-from ui.app import database, require_access
+from ui.app import database, require_access, settings
 
 user = require_access("users")
 
@@ -64,6 +64,40 @@ with right:
         run_account_change(
             lambda s: auth.deactivate(s, chosen, actor=user), f"{chosen} can no longer sign in."
         )
+
+st.subheader("Sessions")
+st.caption(
+    "One row per sign-in. A session ends at sign-out, after "
+    f"{settings().session_hours} h, after {settings().session_idle_minutes} min without use, "
+    "or when the account is deactivated, changes role or password."
+)
+account = st.selectbox("Sessions of", names, key="sessions_of")
+chosen_id = next(a.id for a in accounts if a.username == account)
+with database()() as session:
+    listed = sessions.list_sessions(session, settings(), user_id=chosen_id)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "session": s.id,
+                "signed in": s.created_at,
+                "last used": s.last_used_at,
+                "expires": s.expires_at,
+                "state": s.state,
+            }
+            for s in listed
+        ],
+        columns=["session", "signed in", "last used", "expires", "state"],
+    ),
+    hide_index=True,
+)
+if st.button("Sign out everywhere", key="revoke_all_of"):
+    run_account_change(
+        lambda s: sessions.revoke_user_sessions(
+            s, chosen_id, sessions.SIGN_OUT_EVERYWHERE, actor=user
+        ),
+        f"Every session of {account} has ended.",
+    )
 
 st.subheader("Audit trail")
 with database()() as session:
