@@ -51,7 +51,12 @@ def main() -> None:
         if st.button("Sign out", icon=":material/logout:"):
             sign_out()
             st.rerun()
-        if st.button("Sign out everywhere", icon=":material/devices:"):
+        # Not labelled "Sign out ...", so that "Sign out" names one button only.
+        if st.button(
+            "End all my sessions",
+            icon=":material/devices:",
+            help="Signs you out in every browser and tab, this one included.",
+        ):
             sign_out_everywhere(user)
             st.rerun()
     if user.role == "admin":

@@ -91,7 +91,7 @@ st.dataframe(
     ),
     hide_index=True,
 )
-if st.button("Sign out everywhere", key="revoke_all_of"):
+if st.button("End all sessions of this account", key="revoke_all_of"):
     run_account_change(
         lambda s: sessions.revoke_user_sessions(
             s, chosen_id, sessions.SIGN_OUT_EVERYWHERE, actor=user

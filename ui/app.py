@@ -65,7 +65,7 @@ def stop_training_workers() -> None:
 def _cookie_token() -> str | None:
     """The token the browser sent when this connection opened (a reload or a new tab)."""
     token = st.context.cookies.get(sessions.COOKIE_NAME)
-    if not token or token == st.session_state.get(DEAD_COOKIE_KEY):
+    if not isinstance(token, str) or not token or token == st.session_state.get(DEAD_COOKIE_KEY):
         return None
     return token
 
