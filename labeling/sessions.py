@@ -86,23 +86,46 @@ def _forget_old_sessions(session: Session, now: datetime) -> None:
 @dataclass(frozen=True)
 class Resumed:
     """What a presented token is worth: its user when it is live, else why it was refused
-    ("unknown", "revoked: <reason>", "expired", "idle", "inactive")."""
+    ("unknown", "revoked: <reason>", "expired", "idle", "deactivated"). ``pending`` says that
+    resume() has something to write (an end, a refusal to audit, a last-use time)."""
 
     user: User | None
     session_id: int | None = None
     refusal: str | None = None
+    pending: bool = False
+
+
+def _lookup(session: Session, token: str) -> UserSession | None:
+    if not token or not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        return None
+    return session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+
+
+def peek(session: Session, token: str, settings: Settings, now: datetime | None = None) -> Resumed:
+    """resume()'s verdict without writing, for a read-only session: most page runs need no
+    write at all, and on SQLite a write transaction would queue every page run behind any
+    writer (an import, a training saving its predictions)."""
+    now = now or utcnow()
+    row = _lookup(session, token)
+    if row is None:
+        return Resumed(None, refusal="unknown")
+    if row.revoked_at is not None:
+        return Resumed(None, row.id, f"revoked: {row.revoked_reason}", pending=True)
+    user = session.get(User, row.user_id)
+    ended = _why_over(row, user, settings, now)
+    if ended is not None:
+        return Resumed(None, row.id, ended, pending=True)
+    return Resumed(user, row.id, pending=now - row.last_used_at >= TOUCH_INTERVAL)
 
 
 def resume(
     session: Session, token: str, settings: Settings, now: datetime | None = None
 ) -> Resumed:
-    """Check a token on a page run. A token that has just run out is ended (and audited once)
-    here, so the Users page shows why; an unknown token writes nothing, so made-up cookies
-    cannot fill the audit trail."""
+    """Check a token on a page run, in a write transaction. A token that has just run out is
+    ended (and audited once) here, so the Users page shows why; an unknown token writes
+    nothing, so made-up cookies cannot fill the audit trail."""
     now = now or utcnow()
-    if not token or len(token) > MAX_TOKEN_CHARS:
-        return Resumed(None, refusal="unknown")
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    row = _lookup(session, token)
     if row is None:
         return Resumed(None, refusal="unknown")
     if row.revoked_at is not None:
@@ -150,7 +173,7 @@ def sign_out(
 ) -> bool:
     """End the one session this token belongs to; True when there was a live one."""
     now = now or utcnow()
-    row = session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    row = _lookup(session, token)
     if row is None or row.revoked_at is not None:
         return False
     _end(row, SIGN_OUT, now)

@@ -78,13 +78,16 @@ def signed_in_user() -> auth.SignedInUser | None:
     if token is None:
         st.session_state.pop(USER_KEY, None)
         return None
-    with database().begin() as session:
-        resumed = sessions.resume(session, token, settings())
-        user = (
-            None
-            if resumed.user is None
-            else auth.SignedInUser(resumed.user.id, resumed.user.username, resumed.user.role)
-        )
+    with database()() as session:
+        resumed = sessions.peek(session, token, settings())
+    if resumed.pending:
+        with database().begin() as session:
+            resumed = sessions.resume(session, token, settings())
+    user = (
+        None
+        if resumed.user is None
+        else auth.SignedInUser(resumed.user.id, resumed.user.username, resumed.user.role)
+    )
     if user is None:
         _forget_session(token)
         return None

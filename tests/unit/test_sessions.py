@@ -228,3 +228,32 @@ def test_session_settings_come_from_the_environment() -> None:
     assert (defaults.session_hours, defaults.session_idle_minutes) == (24, 120)
     custom = load_settings({"LABELLOOP_SESSION_HOURS": "8", "LABELLOOP_SESSION_IDLE_MINUTES": "15"})
     assert (custom.session_hours, custom.session_idle_minutes) == (8, 15)
+
+
+def test_peek_writes_nothing_and_says_when_resume_has_something_to_write(
+    make_session: SessionFactory, short: Settings
+) -> None:
+    ann = add_user(make_session, "ann")
+    token = start(make_session, ann, short)
+
+    def peek(at: datetime) -> tuple[str | None, str | None, bool]:
+        with make_session() as session:
+            seen = sessions.peek(session, token, short, now=at)
+            return (seen.user.username if seen.user else None), seen.refusal, seen.pending
+
+    assert peek(NOW + timedelta(seconds=30)) == ("ann", None, False)
+    assert peek(NOW + timedelta(minutes=5)) == ("ann", None, True)
+    assert peek(NOW + timedelta(minutes=31)) == (None, "idle", True)
+    assert peek(NOW + timedelta(hours=3)) == (None, "expired", True)
+    with make_session() as session:
+        assert sessions.peek(session, "made-up", short, now=NOW).pending is False
+    assert stored(make_session)[0]["last_used_at"] == NOW
+    assert stored(make_session)[0]["revoked_reason"] is None
+    assert [action for action, _ in audit_rows(make_session)] == ["session.start"]
+    with make_session.begin() as session:
+        sessions.sign_out(session, token, None, now=NOW)
+    assert peek(NOW) == (None, "revoked: sign_out", True)
+    assert [action for action, _ in audit_rows(make_session)] == [
+        "session.start",
+        "session.revoke",
+    ]
