@@ -254,3 +254,23 @@ def list_sessions(
         )
         for row, username in session.execute(query).all()
     ]
+
+
+def ended_message(refusal: str | None, settings: Settings) -> str | None:
+    """What the sign-in form tells someone whose tab found its session over, so that being
+    signed out is never a mystery; None when there is nothing to explain (no session, or an
+    unknown token)."""
+    reason = (refusal or "").removeprefix("revoked: ")
+    messages = {
+        SIGN_OUT: "You signed out in another tab or window. Sign in again to go on.",
+        SIGN_OUT_EVERYWHERE: "All your sessions were ended. Sign in again to go on.",
+        DEACTIVATED: "This account was deactivated or changed. Sign in again to go on.",
+        ROLE_CHANGED: "Your role was changed. Sign in again to go on with your new role.",
+        PASSWORD_CHANGED: "Your password was changed. Sign in again with the new one.",
+        EXPIRED: f"Sessions last {settings.session_hours} h at most. Sign in again to go on.",
+        IDLE: (
+            f"You were signed out after {settings.session_idle_minutes} minutes without "
+            "activity. Sign in again to go on."
+        ),
+    }
+    return messages.get(reason)

@@ -22,6 +22,8 @@ TOKEN_KEY = "session_token"
 DEAD_COOKIE_KEY = "dead_session_cookie"
 # The cookie change the browser still has to make: ("set", token) or ("clear", token).
 COOKIE_CHANGE_KEY = "session_cookie_change"
+# Why this tab's session ended, shown once above the sign-in form.
+ENDED_KEY = "session_ended_message"
 log = logging.getLogger("labelloop")
 _worker_stops: list[threading.Event] = []
 
@@ -90,6 +92,7 @@ def signed_in_user() -> auth.SignedInUser | None:
     )
     if user is None:
         _forget_session(token)
+        st.session_state[ENDED_KEY] = sessions.ended_message(resumed.refusal, settings())
         return None
     st.session_state[USER_KEY] = user
     st.session_state[TOKEN_KEY] = token
@@ -225,6 +228,9 @@ def first_admin_form() -> None:
 def sign_in_form() -> None:
     st.title("LabelLoop")
     st.caption("Better tags for a catalogue of ML projects, with active learning.")
+    ended = st.session_state.pop(ENDED_KEY, None)
+    if ended:
+        st.info(ended, icon=":material/logout:")
     with st.form("sign_in"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")

@@ -51,6 +51,7 @@ def test_sign_out_in_one_tab_ends_the_other_tab_at_its_next_action(
     assert [b.label for b in first.button] == ["Sign in"]
     other.run()
     assert [b.label for b in other.button] == ["Sign in"]
+    assert other.info[0].value == "You signed out in another tab or window. Sign in again to go on."
     assert [reason for reason, _ in session_rows(with_users)] == ["sign_out"]
     assert actions(with_users) == ["session.start", "session.revoke", "sign_out"]
 
@@ -69,5 +70,6 @@ def test_admin_sees_an_accounts_sessions_and_signs_it_out_everywhere(
     assert list(admin.dataframe[1].value["state"]) == ["ended (sign_out_everywhere)"]
     annotator.run()
     assert [b.label for b in annotator.button] == ["Sign in"]
+    assert annotator.info[0].value == "All your sessions were ended. Sign in again to go on."
     # The admin's own session is untouched.
     assert not admin.exception and admin.sidebar.button[0].label == "Sign out"

@@ -90,6 +90,7 @@ def test_sign_out_ends_the_other_tab_and_a_copied_token_is_refused(
     # The other tab still shows its page until its next action, which finds the session over.
     other_tab.get_by_test_id("stSidebar").get_by_role("link", name="My history").click()
     shows_sign_in_form(other_tab)
+    other_tab.get_by_text("You signed out in another tab or window.").wait_for()
 
     thief = browser.new_context()
     thief.add_cookies([{"name": sessions.COOKIE_NAME, "value": token, "url": app_url}])

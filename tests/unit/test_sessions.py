@@ -257,3 +257,17 @@ def test_peek_writes_nothing_and_says_when_resume_has_something_to_write(
         "session.start",
         "session.revoke",
     ]
+
+
+def test_the_sign_in_form_says_why_a_session_ended(short: Settings) -> None:
+    assert sessions.ended_message("idle", short) == (
+        "You were signed out after 30 minutes without activity. Sign in again to go on."
+    )
+    assert sessions.ended_message("expired", short) == (
+        "Sessions last 2 h at most. Sign in again to go on."
+    )
+    assert sessions.ended_message("revoked: role_changed", short) == (
+        "Your role was changed. Sign in again to go on with your new role."
+    )
+    assert sessions.ended_message("unknown", short) is None
+    assert sessions.ended_message(None, short) is None
