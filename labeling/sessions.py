@@ -16,8 +16,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from db.models import User, UserSession, utcnow
@@ -207,6 +208,42 @@ def revoke_user_sessions(
             sessions=ended,
         )
     return ended
+
+
+# session.info key: the token of the browser that is changing its own password, whose session
+# survives the change (every other one ends).
+KEEP_TOKEN = "labelloop_keep_session_token"
+
+
+@event.listens_for(Session, "before_flush")
+def _end_sessions_on_password_change(session: Session, _context: Any, _instances: Any) -> None:
+    """Whatever code changes a password (own change, admin reset, ``users passwd``), the
+    account's sessions end in the same transaction: a password change is how a user locks out
+    someone who learnt the old one, and a session started with the old one must not outlive it.
+    A flush hook rather than a call in each function, so that no path can forget it."""
+    for user in [obj for obj in session.dirty if isinstance(obj, User) and obj.id is not None]:
+        if not inspect(user).attrs.password_hash.history.has_changes():
+            continue
+        keep = session.info.get(KEEP_TOKEN)
+        query = update(UserSession).where(
+            UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+        )
+        if keep:
+            query = query.where(UserSession.token_hash != hash_token(keep))
+        ended = session.execute(
+            query.values(revoked_at=utcnow(), revoked_reason=PASSWORD_CHANGED).execution_options(
+                synchronize_session=False
+            )
+        ).rowcount
+        if ended:
+            audit.record(
+                session,
+                None,
+                "session.revoke_all",
+                username=user.username,
+                reason=PASSWORD_CHANGED,
+                sessions=ended,
+            )
 
 
 @dataclass(frozen=True)

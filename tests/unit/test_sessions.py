@@ -271,3 +271,31 @@ def test_the_sign_in_form_says_why_a_session_ended(short: Settings) -> None:
     )
     assert sessions.ended_message("unknown", short) is None
     assert sessions.ended_message(None, short) is None
+
+
+def test_a_password_change_ends_the_accounts_sessions_except_the_one_making_it(
+    make_session: SessionFactory, settings: Settings
+) -> None:
+    ann, bob = add_user(make_session, "ann"), add_user(make_session, "bob")
+    laptop, phone = start(make_session, ann, settings), start(make_session, ann, settings)
+    bob_token = start(make_session, bob, settings)
+    with make_session.begin() as session:
+        # As the account code stores a new password; the laptop is the browser changing it.
+        session.info[sessions.KEEP_TOKEN] = laptop
+        session.get(User, ann).password_hash = auth.hash_password("a-new-password-1")
+    assert resume(make_session, laptop, settings, NOW)[0] == "ann"
+    assert resume(make_session, phone, settings, NOW) == (None, "revoked: password_changed")
+    assert resume(make_session, bob_token, settings, NOW)[0] == "bob"
+    with make_session.begin() as session:
+        # An operator's reset keeps nothing.
+        session.get(User, ann).password_hash = auth.hash_password("a-reset-password-1")
+        session.get(User, ann).role = "annotator"  # unrelated changes end nothing by themselves
+        session.get(User, bob).role = "annotator"
+    assert resume(make_session, laptop, settings, NOW) == (None, "revoked: password_changed")
+    assert resume(make_session, bob_token, settings, NOW)[0] == "bob"
+    revoked = [
+        (d["username"], d["reason"], d["sessions"])
+        for action, d in audit_rows(make_session)
+        if action == "session.revoke_all"
+    ]
+    assert revoked == [("ann", "password_changed", 1), ("ann", "password_changed", 1)]
