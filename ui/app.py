@@ -142,6 +142,8 @@ def sign_out_everywhere(user: auth.SignedInUser) -> int:
     token = st.session_state.get(TOKEN_KEY)
     if token is not None:
         _forget_session(token)
+    plural = "" if ended == 1 else "s"
+    st.session_state[ENDED_KEY] = f"Ended {ended} session{plural}, this one included."
     return ended
 
 

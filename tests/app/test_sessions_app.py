@@ -73,3 +73,17 @@ def test_admin_sees_an_accounts_sessions_and_signs_it_out_everywhere(
     assert annotator.info[0].value == "All your sessions were ended. Sign in again to go on."
     # The admin's own session is untouched.
     assert not admin.exception and admin.sidebar.button[0].label == "Sign out"
+
+
+def test_ending_all_my_sessions_ends_this_tab_and_the_others(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    first = app_as("reviewer")
+    other = second_tab(first.session_state[TOKEN_KEY])
+    laptop = app_as("reviewer")
+    next(b for b in first.sidebar.button if b.label == "End all my sessions").click().run()
+    assert first.info[0].value == "Ended 2 sessions, this one included."
+    for tab in (other, laptop):
+        tab.run()
+        assert [b.label for b in tab.button] == ["Sign in"]
+    assert [reason for reason, _ in session_rows(with_users)] == ["sign_out_everywhere"] * 2
