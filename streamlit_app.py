@@ -10,7 +10,9 @@ from ui.app import (
     run_guarded,
     sign_in_gate,
     sign_out,
+    sign_out_everywhere,
     signed_in_user,
+    sync_session_cookie,
     training_worker,
 )
 
@@ -40,6 +42,7 @@ navigation = st.navigation(list(PAGES.values()), position="hidden")
 def main() -> None:
     training_worker()
     user = signed_in_user()
+    sync_session_cookie()
     if user is None:
         sign_in_gate()
         st.stop()
@@ -50,6 +53,14 @@ def main() -> None:
         st.text(f"Signed in as {user.username} ({user.role})")
         if st.button("Sign out", icon=":material/logout:"):
             sign_out()
+            st.rerun()
+        # Not labelled "Sign out ...", so that "Sign out" names one button only.
+        if st.button(
+            "End all my sessions",
+            icon=":material/devices:",
+            help="Signs you out in every browser and tab, this one included.",
+        ):
+            sign_out_everywhere(user)
             st.rerun()
     if user.role == "admin":
         demo_password_banner()

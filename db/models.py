@@ -74,6 +74,23 @@ class SignInThrottle(Base):
     last_failure_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
 
+class UserSession(Base):
+    """One browser sign-in: only the sha256 of its random token is kept, so a copy of the
+    database does not let anyone in. Revoked rows stay (with why) until they expire, so that
+    admins see what was ended and a copied token is refused with a reason."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
 class ImportBatch(Base):
     __tablename__ = "import_batches"
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from db.models import ROLES, SignInThrottle, User, utcnow
-from labeling import audit
+from labeling import audit, sessions
 from labeling.config import Settings
 
 # Pages that exist, in navigation order, with the roles that may open them. A page is added
@@ -172,6 +172,9 @@ def set_role(session: Session, username: str, role: str, actor: audit.Actor | No
         _refuse_removing_last_admin(session, user)
     previous, user.role = user.role, role
     audit.record(session, actor, "user.set_role", username=username, role=role, previous=previous)
+    if role != previous:
+        # Open tabs must not keep the old role's pages: the user signs in again as the new role.
+        sessions.revoke_user_sessions(session, user.id, sessions.ROLE_CHANGED, actor)
     return user
 
 
@@ -181,6 +184,7 @@ def deactivate(session: Session, username: str, actor: audit.Actor | None = None
         _refuse_removing_last_admin(session, user)
     user.active = False
     audit.record(session, actor, "user.deactivate", username=username)
+    sessions.revoke_user_sessions(session, user.id, sessions.DEACTIVATED, actor)
     return user
 
 

@@ -43,6 +43,8 @@ class Settings:
     db_write_retries: int = 3
     min_eval_support: int = 10
     promotion_rule: str = "not_worse"
+    session_hours: int = 24
+    session_idle_minutes: int = 120
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -135,4 +137,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         promotion_rule=_choice(
             env, "LABELLOOP_PROMOTION_RULE", ("not_worse", "better", "always"), "not_worse"
         ),
+        session_hours=_positive_int(env, "LABELLOOP_SESSION_HOURS", 24),
+        session_idle_minutes=_positive_int(env, "LABELLOOP_SESSION_IDLE_MINUTES", 120),
     )

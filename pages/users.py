@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from db.models import ROLES
-from labeling import accounts, audit, auth
+from labeling import accounts, audit, auth, sessions
 from labeling.text import escape_markdown
-from ui.app import database, require_access
+from ui.app import database, require_access, settings
 
 user = require_access("users")
 
@@ -100,6 +100,40 @@ with right:
                 # Kept for the next run only: shown once, after the reset is committed.
                 st.session_state["users_one_time"] = (chosen, one_time)
                 st.rerun()
+
+st.subheader("Sessions")
+st.caption(
+    "One row per sign-in. A session ends at sign-out, after "
+    f"{settings().session_hours} h, after {settings().session_idle_minutes} min without use, "
+    "or when the account is deactivated, changes role or password."
+)
+sessions_of = st.selectbox("Sessions of", list(by_name), key="sessions_of")
+chosen_id = by_name[sessions_of].id
+with database()() as session:
+    listed = sessions.list_sessions(session, settings(), user_id=chosen_id)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "session": s.id,
+                "signed in": s.created_at,
+                "last used": s.last_used_at,
+                "expires": s.expires_at,
+                "state": s.state,
+            }
+            for s in listed
+        ],
+        columns=["session", "signed in", "last used", "expires", "state"],
+    ),
+    hide_index=True,
+)
+if st.button("End all sessions of this account", key="revoke_all_of"):
+    run_account_change(
+        lambda s: sessions.revoke_user_sessions(
+            s, chosen_id, sessions.SIGN_OUT_EVERYWHERE, actor=user
+        ),
+        f"Every session of {sessions_of} has ended.",
+    )
 
 st.subheader("Audit trail")
 with database()() as session:

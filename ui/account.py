@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labeling import accounts, auth
+from labeling import accounts, auth, sessions
 from labeling.text import escape_markdown
-from ui.app import database
+from ui.app import TOKEN_KEY, database
 
 
 def password_form(user: auth.SignedInUser, key: str, submit_label: str) -> bool:
@@ -20,6 +20,8 @@ def password_form(user: auth.SignedInUser, key: str, submit_label: str) -> bool:
             return False
     try:
         with database().begin() as session:
+            # this browser's session survives its own change; every other one ends
+            session.info[sessions.KEEP_TOKEN] = st.session_state.get(TOKEN_KEY)
             accounts.change_own_password(session, user.id, current, new, repeat)
     except accounts.AccountError as error:
         st.error(escape_markdown(str(error)))

@@ -3,6 +3,7 @@ link reaches a page script before the entry point has ever run, so pages show th
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -11,10 +12,18 @@ from collections.abc import Callable
 import streamlit as st
 
 from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import audit, auth, registry
+from labeling import audit, auth, registry, sessions
 from labeling.config import Settings, load_settings
 
 USER_KEY = "signed_in_user"
+TOKEN_KEY = "session_token"
+# A cookie token this connection has already found dead (signed out, revoked, expired): the
+# websocket's cookies never change, so without this every rerun would check it again.
+DEAD_COOKIE_KEY = "dead_session_cookie"
+# The cookie change the browser still has to make: ("set", token) or ("clear", token).
+COOKIE_CHANGE_KEY = "session_cookie_change"
+# Why this tab's session ended, shown once above the sign-in form.
+ENDED_KEY = "session_ended_message"
 log = logging.getLogger("labelloop")
 _worker_stops: list[threading.Event] = []
 
@@ -55,18 +64,46 @@ def stop_training_workers() -> None:
         _worker_stops.pop().set()
 
 
+def _cookie_token() -> str | None:
+    """The token the browser sent when this connection opened (a reload or a new tab)."""
+    token = st.context.cookies.get(sessions.COOKIE_NAME)
+    if not isinstance(token, str) or not token or token == st.session_state.get(DEAD_COOKIE_KEY):
+        return None
+    return token
+
+
 def signed_in_user() -> auth.SignedInUser | None:
-    """The session's user as the database has them now (None once deactivated)."""
-    stored = st.session_state.get(USER_KEY)
-    if stored is None:
+    """The user of this tab's session token, checked against the database on every run, so
+    that a sign-out elsewhere, a deactivation or a role change ends this tab at its next
+    action. The token is this tab's own sign-in, else the cookie a reload or new tab sent."""
+    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    if token is None:
+        st.session_state.pop(USER_KEY, None)
         return None
     with database()() as session:
-        user = auth.current_account(session, stored)
+        resumed = sessions.peek(session, token, settings())
+    if resumed.pending:
+        with database().begin() as session:
+            resumed = sessions.resume(session, token, settings())
+    user = (
+        None
+        if resumed.user is None
+        else auth.SignedInUser(resumed.user.id, resumed.user.username, resumed.user.role)
+    )
     if user is None:
-        del st.session_state[USER_KEY]
-    else:
-        st.session_state[USER_KEY] = user
+        _forget_session(token)
+        st.session_state[ENDED_KEY] = sessions.ended_message(resumed.refusal, settings())
+        return None
+    st.session_state[USER_KEY] = user
+    st.session_state[TOKEN_KEY] = token
     return user
+
+
+def _forget_session(token: str) -> None:
+    st.session_state.pop(USER_KEY, None)
+    st.session_state.pop(TOKEN_KEY, None)
+    st.session_state[DEAD_COOKIE_KEY] = token
+    st.session_state[COOKIE_CHANGE_KEY] = ("clear", token)
 
 
 def require_access(page: str) -> auth.SignedInUser:
@@ -83,10 +120,61 @@ def require_access(page: str) -> auth.SignedInUser:
 
 
 def sign_out() -> None:
-    user = st.session_state.pop(USER_KEY, None)
-    if user is not None:
+    """End this browser's session in the database (every tab using it is out at its next
+    action) and have the browser drop the cookie."""
+    user = st.session_state.get(USER_KEY)
+    token = st.session_state.get(TOKEN_KEY)
+    if token is not None:
         with database().begin() as session:
-            audit.record(session, user, "sign_out")
+            sessions.sign_out(session, token, user)
+            if user is not None:
+                audit.record(session, user, "sign_out")
+        _forget_session(token)
+    st.session_state.pop(USER_KEY, None)
+
+
+def sign_out_everywhere(user: auth.SignedInUser) -> int:
+    """End every session of this user, in every browser; returns how many were live."""
+    with database().begin() as session:
+        ended = sessions.revoke_user_sessions(
+            session, user.id, sessions.SIGN_OUT_EVERYWHERE, actor=user
+        )
+    token = st.session_state.get(TOKEN_KEY)
+    if token is not None:
+        _forget_session(token)
+    plural = "" if ended == 1 else "s"
+    st.session_state[ENDED_KEY] = f"Ended {ended} session{plural}, this one included."
+    return ended
+
+
+def _cookie_script(action: str, token: str) -> str:
+    """JavaScript that sets or clears the session cookie on the app's own page. Clearing only
+    removes this token, so a tab that finds its old token dead cannot sign out a newer sign-in
+    made in another tab. Secure is added whenever the page is served over HTTPS."""
+    name, value = json.dumps(sessions.COOKIE_NAME), json.dumps(token)
+    max_age = settings().session_hours * 3600 if action == "set" else 0
+    guard = "" if action == "set" else f"if (current !== {value}) return;"
+    return f"""<script>
+(function () {{
+  var name = {name}, value = {value};
+  var current = (document.cookie.split("; ").find(function (c) {{
+    return c.indexOf(name + "=") === 0;
+  }}) || "").slice(name.length + 1);
+  {guard}
+  var secure = window.location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = name + "=" + (({max_age} > 0) ? value : "") + "; Path=/; Max-Age={max_age}"
+    + "; SameSite=Strict" + secure;
+}})();
+</script>"""
+
+
+def sync_session_cookie() -> None:
+    """Make the browser's cookie follow a sign-in or sign-out of this tab, once. Streamlit has
+    no way for a script to send a Set-Cookie header, so the cookie is written by a small
+    script on the page (see the README: this is why it cannot be HttpOnly)."""
+    change = st.session_state.pop(COOKIE_CHANGE_KEY, None)
+    if change is not None:
+        st.html(_cookie_script(*change), unsafe_allow_javascript=True)
 
 
 def run_guarded(action: Callable[[], None]) -> None:
@@ -142,16 +230,26 @@ def first_admin_form() -> None:
 def sign_in_form() -> None:
     st.title("LabelLoop")
     st.caption("Better tags for a catalogue of ML projects, with active learning.")
+    ended = st.session_state.pop(ENDED_KEY, None)
+    if ended:
+        st.info(ended, icon=":material/logout:")
     with st.form("sign_in"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Sign in", type="primary"):
             with database().begin() as session:
                 outcome = auth.sign_in(session, username, password, settings())
-            if outcome.user is None:
+                token = (
+                    None
+                    if outcome.user is None
+                    else sessions.start(session, outcome.user, settings())
+                )
+            if outcome.user is None or token is None:
                 st.error(outcome.error)
             else:
                 st.session_state[USER_KEY] = outcome.user
+                st.session_state[TOKEN_KEY] = token
+                st.session_state[COOKIE_CHANGE_KEY] = ("set", token)
                 st.rerun()
 
 

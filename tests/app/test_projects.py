@@ -169,6 +169,9 @@ def test_my_account_changes_the_password(
     with with_users() as session:
         user = auth.find_user(session, "annotator")
         assert auth.password_matches(user.password_hash, NEW)
+    # the browser that changed its own password keeps its session (every other one ends)
+    at.switch_page("pages/history.py").run()
+    assert [t.value for t in at.title] == ["My history"]
 
 
 def test_a_reset_user_must_choose_a_password_before_any_page(
@@ -189,6 +192,8 @@ def test_a_reset_user_must_choose_a_password_before_any_page(
     fields[2].input(NEW)
     button(at, "Save and continue").click().run()
     assert "Choose a new password" not in [t.value for t in at.title]
+    at.switch_page("pages/review.py").run()
+    assert [t.value for t in at.title] == ["Review"]  # still signed in after the change
     with with_users() as session:
         assert not accounts.must_change_password(session, auth.find_user(session, "reviewer").id)
 

@@ -266,7 +266,11 @@ def test_annotator_and_manager_are_refused(app_as: Callable[[str], AppTest]) -> 
         at = app_as(role)
         at.switch_page("pages/review.py").run()
         assert at.error[0].value == f"Not allowed: the Review page is not open to the {role} role."
-        assert len(at.dataframe) == 0 and len(at.button) == 1  # only the sidebar's Sign out
+        # Only the sidebar's two sign-out buttons.
+        assert len(at.dataframe) == 0 and [b.label for b in at.button] == [
+            "Sign out",
+            "End all my sessions",
+        ]
 
 
 def test_a_reopened_project_shows_the_late_judgement_and_is_resolved_again(

@@ -103,8 +103,8 @@ def test_bad_upload_shows_the_error_and_imports_nothing(page, tmp_path: Path) ->
 def test_annotator_is_refused_the_data_page(page, app_url: str) -> None:
     sign_in(page, "demo-annotator")
     assert sidebar_links(page) == ["Home", "Projects", "Annotate", "My history", "My account"]
+    # A page URL opens a new connection, which the session cookie signs in again.
     page.goto(f"{app_url}/data")
-    sign_in(page, "demo-annotator")
     page.get_by_text("Not allowed").wait_for()
     wait_idle(page)
     assert (

@@ -39,6 +39,7 @@ EXPECTED_TABLES = {
     "tag_parents",
     "tags",
     "users",
+    "user_sessions",
 }
 
 
@@ -71,7 +72,7 @@ def head_revision() -> str | None:
 
 
 # newest first; extend when adding a migration
-MIGRATIONS = ["0008", "0007", "0006", "0009", "0005", "0004", "0003", "0002", "0001"]
+MIGRATIONS = ["0011", "0008", "0007", "0006", "0009", "0005", "0004", "0003", "0002", "0001"]
 
 
 def test_migrations_form_one_linear_history() -> None:
