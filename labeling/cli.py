@@ -115,11 +115,23 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             warnings=warnings,
         )
     elapsed = time.perf_counter() - started
+    with make_session() as session:
+        new_in_import, why_not = drift.check_after_import(session, report.batch_id)
     if args.json:
-        json.dump({**report.to_dict(), "seconds": round(elapsed, 3)}, out, indent=2)
+        checks = new_in_import if new_in_import is not None else {"not_checked": why_not}
+        json.dump(
+            {**report.to_dict(), "seconds": round(elapsed, 3), "new_in_import": checks},
+            out,
+            indent=2,
+        )
         out.write("\n")
     else:
         out.write("\n".join(report.summary_lines()) + f"\n  took {elapsed:.1f} s\n")
+        out.write(
+            "What is new in this import:\n" + drift.report_text(new_in_import)
+            if new_in_import is not None
+            else f"What is new in this import: not checked ({why_not})\n"
+        )
     return 0
 
 

@@ -162,6 +162,25 @@ def batch_report(
     }
 
 
+def check_after_import(session: Session, batch_id: int) -> tuple[dict[str, Any] | None, str]:
+    """The four checks for a batch just imported, against the serving version, as (report,
+    why there is none). Run right after every import (CLI and Data page) so that the person
+    who imported reads what is new while they still remember the file; with no model yet, or
+    a batch that only updated known projects, the reason says so instead of failing the
+    import that already succeeded."""
+    from labeling.registry import current_version, load_artifact
+
+    version = current_version(session)
+    if version is None or not version.artifact_path:
+        return None, "no model version serves yet, so there is nothing to compare the batch with"
+    try:
+        return batch_report(session, batch_id, load_artifact(version.artifact_path), version), ""
+    except DriftError as error:
+        return None, str(error)
+    except OSError as error:
+        return None, f"the serving model's file could not be read ({error.strerror})"
+
+
 def report_text(report: dict[str, Any]) -> str:
     shift = report["tag_distribution"]
     reference = report["unseen_word_share_of_evaluation_projects"]

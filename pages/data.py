@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from labeling import io
+from labeling import drift, io
 from labeling.annotations import STATUSES
 from labeling.catalogue import import_history
 from labeling.text import escape_markdown
@@ -103,6 +103,17 @@ if catalogue_file is not None:
             for title, rows in io.report_tables(report).items():
                 st.text(f"{title}: {len(rows):,}")
                 st.dataframe(pd.DataFrame(rows), hide_index=True)
+            st.subheader("What is new in this import")
+            with database()() as session:
+                new_in_import, why_not = drift.check_after_import(session, report.batch_id)
+            if new_in_import is None:
+                st.caption(f"Not checked: {escape_markdown(why_not)}.")
+            else:
+                st.dataframe(drift.summary_rows(new_in_import), hide_index=True)
+                st.caption(
+                    "Against the serving model: a batch unlike the catalogue is where its "
+                    "suggestions hold least. Full lists: python -m labeling drift --json."
+                )
 
 st.subheader("Export")
 st.caption(

@@ -109,6 +109,10 @@ def test_import_with_taxonomy_prints_the_report(cli_env: Settings) -> None:
         "    nlp -> natural-language-processing",
     ]
     assert lines[6].startswith("  took ")
+    assert lines[7] == (
+        "What is new in this import: not checked (no model version serves yet, so there is "
+        "nothing to compare the batch with)"
+    )
 
 
 def test_import_stores_projects_and_tags(cli_env: Settings, make_session: SessionFactory) -> None:
@@ -615,6 +619,26 @@ def test_init_train_trains_the_first_version_once(
     code, output = run("init", "--demo", "--train")
     assert code == 0 and "training" not in output
     assert count(make_session, ModelVersion) == 1
+
+    # every import from now on is checked against the serving model
+    demo = json.loads((Path(__file__).resolve().parents[2] / "data/demo/projects.json").read_text())
+    batch = [
+        {**demo[0], "id": "copy-of-the-first", "tags": []},
+        {
+            "id": "new-1",
+            "title": "Quantum annealing schedules",
+            "description": "Qubits.",
+            "tags": [],
+        },
+    ]
+    path = cli_env.data_dir / "batch.json"
+    path.write_text(json.dumps(batch))
+    code, output = run("import", "--projects", str(path), "--unknown-tags", "ignore")
+    assert code == 0
+    after = output[output.index("What is new in this import:") :].splitlines()
+    assert after[1] == "Import batch 2 (batch.json): 2 new projects, checked with model version 1"
+    assert "  likely duplicates of existing projects: 1" in after
+    assert f"    copy-of-the-first ~ {demo[0]['id']}" in after
 
 
 def test_init_train_on_an_empty_catalogue_trains_nothing(
