@@ -272,7 +272,8 @@ def test_suspects_on_the_demo_track_its_planted_errors(
         if external_id in planted
         and tag in {*planted[external_id]["wrong"], *planted[external_id]["missing"]}
     ]
-    assert len(right) >= 0.7 * len(preselected) and len(right) >= 12
+    # 17 of 19 when the removal cut-off and the implied-parent rule came in
+    assert len(right) >= 0.8 * len(preselected) and len(right) >= 12
 
 
 def test_cli_lists_suspects_for_a_tag_as_json(demo_db: SessionFactory, cli_env: Settings) -> None:
