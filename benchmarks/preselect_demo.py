@@ -55,6 +55,23 @@ def _totals(rows: list[TagChanges]) -> dict[str, float | int | None]:
     }
 
 
+def _kind_of_change(served: ServedProject, tag: str) -> str:
+    if tag in served.implied:
+        return "implied_parent"
+    return "remove" if tag in served.source_tags else "add"
+
+
+def _by_kind(served: ServedProject, truth: set[str], counts: dict[str, list[int]]) -> None:
+    """Adds the default policy's pre-selected changes of one project to [right, all] per kind
+    (an added tag, a removed one, a parent the taxonomy implies): the rule needs each kind
+    to be right, not only their mix."""
+    for tag in served.preselect:
+        right = tag not in truth if tag in served.source_tags else tag in truth
+        tally = counts.setdefault(_kind_of_change(served, tag), [0, 0])
+        tally[0] += right
+        tally[1] += 1
+
+
 def _suspicions(served: ServedProject) -> Mapping[str, Mapping[str, object]]:
     return {
         "wrong": served.suspected_wrong,
@@ -97,6 +114,7 @@ def run(n_projects: int) -> dict[str, object]:
             ).all()
         per_policy: dict[str, list[TagChanges]] = {name: [] for name in PRESELECT_POLICIES}
         served_rows = []
+        kinds: dict[str, list[int]] = {}
         for position in range(n_projects):
             served = serve_next(make_session, user_id, settings)
             if served is None:
@@ -104,6 +122,7 @@ def run(n_projects: int) -> dict[str, object]:
             with make_session() as session:
                 form = annotation_form(session, served)
             truth = truth_of.get(served.external_id, set(served.source_tags))
+            _by_kind(served, truth, kinds)
             for name in PRESELECT_POLICIES:
                 chosen = preselected_tags(served.source_tags, _suspicions(served), name)
                 per_policy[name].append(tag_changes(served.source_tags, chosen, truth))
@@ -136,6 +155,9 @@ def run(n_projects: int) -> dict[str, object]:
         "planted_among_served": sum(row["planted"] for row in served_rows),
         "default_policy": _totals(per_policy["confident"]),
         "policies": {name: _totals(rows) for name, rows in per_policy.items()},
+        "default_policy_by_kind": {
+            kind: {"right": right, "changes": changes} for kind, (right, changes) in kinds.items()
+        },
         "flagged": len(suspects),
         "labelled": len(scored),
         "flagged_share": round(len(suspects) / len(scored), 3) if scored else None,

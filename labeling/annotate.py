@@ -37,10 +37,11 @@ class Suggestion:
 @dataclass(frozen=True)
 class AnnotationForm:
     """``preselected`` is the starting tag set: the current tags with only the changes whose
-    measured precision is high applied (``label_errors.PRESELECT_WEIGHT``; a fast annotator
-    accepts what is pre-selected, so a wrong pre-selection is an error introduced). Every
-    other suspected change and every model suggestion is an unselected hint. ``lines`` say
-    it in words, one model figure per tag, each named for the model it comes from."""
+    measured precision is high applied (the pre-selection rule of ``label_errors.suspects``;
+    a fast annotator accepts what is pre-selected, so a wrong pre-selection is an error
+    introduced). Every other suspected change and every model suggestion is an unselected
+    hint. ``lines`` say it in words, one model figure per tag, each named for the model it
+    comes from."""
 
     preselected: tuple[str, ...]
     suggestions: tuple[Suggestion, ...]  # served model: suggested tags, then closest misses

@@ -390,7 +390,7 @@ def _label_errors_by_row(
     found = {
         suspect.project_id: suspect
         for suspect in label_errors.suspects(
-            rows, probabilities, labels, thresholds, model.tags, implied
+            rows, probabilities, labels, thresholds, model.tags, implied, parents=parents
         )
     }
     return {

@@ -91,7 +91,7 @@ class ServedProject:
     reason: str = ""
     # Set when the project was served as a likely label error: tag -> out-of-fold probability
     # of the tags probably wrong / probably missing; ``preselect`` the changes strong enough
-    # to pre-select (label_errors.PRESELECT_WEIGHT), ``implied`` parent -> the child tag
+    # to pre-select (label_errors.suspects' rule), ``implied`` parent -> the child tag
     # that implies it. Every other suspected tag is a hint, not a pre-selected change.
     suspected_wrong: dict[str, float] = field(default_factory=dict)
     suspected_missing: dict[str, float] = field(default_factory=dict)

@@ -883,6 +883,7 @@ class Evidence:
     labels: np.ndarray
     implied: dict[tuple[int, int], str]
     rows: frozenset[int] | None = None  # the picks served as suspects (None: every pick)
+    parents: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     def suspicions(self, row: int, tags: Sequence[str]) -> dict[str, dict[str, Any]]:
         """What the Annotate page would show with this row: {} unless it is a suspect
@@ -897,6 +898,7 @@ class Evidence:
             self.thresholds[row : row + 1],
             tags,
             implied,
+            parents=self.parents,
         )
         return found[0].suspicions() if found else {}
 
@@ -909,7 +911,11 @@ def pool_evidence(
     probabilities, thresholds = reference_out_of_fold(corpus.pool_texts, current, model, seed=seed)
     labels = label_matrix(current, model.tags)
     return Evidence(
-        probabilities, thresholds, labels, implied_parents(labels, model.tags, corpus.parents)
+        probabilities,
+        thresholds,
+        labels,
+        implied_parents(labels, model.tags, corpus.parents),
+        parents=corpus.parents,
     )
 
 
