@@ -162,12 +162,12 @@ def batch_report(
     }
 
 
-def check_after_import(session: Session, batch_id: int) -> tuple[dict[str, Any] | None, str]:
+def check_after_import(session: Session, batch_id: int | None) -> tuple[dict[str, Any] | None, str]:
     """The four checks for a batch just imported, against the serving version, as (report,
     why there is none). Run right after every import (CLI and Data page) so that the person
     who imported reads what is new while they still remember the file; with no model yet, or
     a batch that only updated known projects, the reason says so instead of failing the
-    import that already succeeded."""
+    import that already succeeded. ``batch_id`` None checks the newest import (Insights)."""
     from labeling.registry import current_version, load_artifact
 
     version = current_version(session)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from labeling import insights
+from labeling import drift, insights
 from labeling.charts import insights as charts
+from labeling.text import escape_markdown
 from ui.agreement import show_agreement
 from ui.app import database, require_access, settings
 
@@ -19,6 +20,15 @@ def catalogue_insights(database_url: str, version: insights.DataVersion) -> insi
     with make_session() as session:
         predictions = insights.prediction_summary(session, version.serving_model or None)
         return insights.catalogue_insights(session, config.trust_source_tags, predictions)
+
+
+@st.cache_data(show_spinner="Checking the latest import…", max_entries=4)
+def latest_import_check(
+    database_url: str, version: insights.DataVersion
+) -> tuple[dict | None, str]:
+    """Per data version, like the figures above: a new import or model version re-checks."""
+    with make_session() as session:
+        return drift.check_after_import(session, None)
 
 
 with make_session() as session:
@@ -136,4 +146,21 @@ else:
     st.caption(
         f"From model version {found.model_version}: per tag, how many projects probably miss it "
         "(orange) or probably carry it wrongly (red). Long bars are the tags to review first."
+    )
+
+st.subheader("What is new in the latest import")
+new_in_import, why_not = latest_import_check(config.database_url, version)
+if new_in_import is None:
+    st.info(f"Not checked: {escape_markdown(why_not)}.")
+else:
+    st.text(
+        f"Import batch {new_in_import['batch']} ({new_in_import['file']}): "
+        f"{new_in_import['projects']:,} new projects, checked with model version "
+        f"{new_in_import['model_version']}"
+    )
+    st.dataframe(drift.summary_rows(new_in_import), hide_index=True)
+    st.caption(
+        "A batch unlike the catalogue (many unseen words, a shifted tag mix, many projects with "
+        "no confident tag) is where suggestions and the figures above hold least: label some "
+        "of it first. Projects with no confident tag are served early by the uncertainty order."
     )

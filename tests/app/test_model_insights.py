@@ -208,7 +208,13 @@ def test_admin_sees_both_pages_with_a_model(
         "Tags",
         "Discoverability",
         "Suspected tag errors",
+        "What is new in the latest import",
     ]
+    assert any(t.value.startswith("Import batch 1 (projects.json): 320 new") for t in at.text)
+    insights_checks = next(
+        d.value for d in at.dataframe if list(d.value.columns) == ["Check", "Finding"]
+    ).set_index("Check")["Finding"]
+    assert insights_checks.to_dict() == checks.to_dict()  # the same checks as the Model page
 
 
 def test_insights_shows_the_agreement_summary(
