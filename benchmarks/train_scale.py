@@ -69,9 +69,12 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
             version_id = registry.queue_training(session, None).id
         if profiler:
             profiler.enable()
-        registry.work_once(
-            make_session, settings, lambda stage, _: stages.append((stage, time.perf_counter()))
-        )
+
+        def mark(stage: str, _: float) -> None:
+            stages.append((stage, time.perf_counter()))
+            print(f"{stages[-1][1] - started:8.2f} s  {stage}", file=sys.stderr, flush=True)
+
+        registry.work_once(make_session, settings, mark)
         total = time.perf_counter() - started
         if profiler and profile_to:
             profiler.disable()

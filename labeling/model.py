@@ -118,7 +118,11 @@ def fit_ridge(X: Any, T: np.ndarray, alpha: float) -> Ridge:
                 + alpha * U
             )
 
-        dual = block_conjugate_gradient(dual_operator, centred_targets)
+        dual = block_conjugate_gradient(
+            dual_operator,
+            centred_targets,
+            preconditioner=spectral_preconditioner(dual_operator, rows, alpha),
+        )
         weights = _centred_transpose_product(X, feature_mean, dual)
     else:
 
@@ -129,7 +133,11 @@ def fit_ridge(X: Any, T: np.ndarray, alpha: float) -> Ridge:
             )
 
         right_side = _centred_transpose_product(X, feature_mean, centred_targets)
-        weights = block_conjugate_gradient(primal_operator, right_side)
+        weights = block_conjugate_gradient(
+            primal_operator,
+            right_side,
+            preconditioner=spectral_preconditioner(primal_operator, X.shape[1], alpha),
+        )
     estimator = Ridge(alpha=alpha)
     estimator.coef_ = np.ascontiguousarray(weights.T)
     estimator.intercept_ = target_mean - feature_mean @ weights
@@ -169,31 +177,64 @@ def block_conjugate_gradient(
     B: np.ndarray,
     tol: float = RIDGE_TOL,
     max_iter: int = RIDGE_MAX_ITER,
+    preconditioner: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Solve A x_j = b_j for every column j of ``B`` (A symmetric positive definite, given by
-    ``operator`` on a block of columns) by conjugate gradients run side by side: each column
-    keeps its own step sizes and stops when its residual is below ``tol`` times its right
-    side's norm (scipy's and scikit-learn's criterion), and only unfinished columns are
-    multiplied, so one sparse product per iteration serves every tag still converging."""
+    ``operator`` on a block of columns) by (preconditioned) conjugate gradients run side by
+    side: each column keeps its own step sizes and stops when its residual is below ``tol``
+    times its right side's norm (scipy's and scikit-learn's criterion), and only unfinished
+    columns are multiplied, so one sparse product per iteration serves every tag still
+    converging."""
+    precondition = preconditioner or (lambda R: R)
     solution = np.zeros_like(B)
     residual = B.copy()
-    direction = residual.copy()
-    squared = (residual**2).sum(axis=0)
-    limit = tol**2 * squared
+    preconditioned = precondition(residual)
+    direction = preconditioned.copy()
+    inner = (residual * preconditioned).sum(axis=0)
+    limit = tol**2 * (residual**2).sum(axis=0)
+    norms = (residual**2).sum(axis=0)
     for _ in range(max_iter):
-        active = np.flatnonzero(squared > limit)
+        active = np.flatnonzero(norms > limit)
         if not len(active):
             break
         product = operator(direction[:, active])
-        step = squared[active] / (direction[:, active] * product).sum(axis=0)
+        step = inner[active] / (direction[:, active] * product).sum(axis=0)
         solution[:, active] += step * direction[:, active]
         residual[:, active] -= step * product
-        updated = (residual[:, active] ** 2).sum(axis=0)
-        direction[:, active] = (
-            residual[:, active] + (updated / squared[active]) * direction[:, active]
-        )
-        squared[active] = updated
+        norms[active] = (residual[:, active] ** 2).sum(axis=0)
+        preconditioned = precondition(residual[:, active])
+        updated = (residual[:, active] * preconditioned).sum(axis=0)
+        direction[:, active] = preconditioned + (updated / inner[active]) * direction[:, active]
+        inner[active] = updated
     return solution
+
+
+SPECTRAL_RANK = 200
+
+
+def spectral_preconditioner(
+    operator: Callable[[np.ndarray], np.ndarray], size: int, alpha: float, seed: int = 0
+) -> Callable[[np.ndarray], np.ndarray]:
+    """M^-1 for A = K + alpha I (K positive semi-definite, given by ``operator`` = A): the top
+    ``SPECTRAL_RANK`` eigenpairs of K, found by a randomised range finder with one power
+    step, are inverted exactly and the rest of the space is divided by alpha. TF-IDF Gram
+    matrices have a few large eigenvalues (documents share many character n-grams) that
+    make plain conjugate gradients take 65 iterations at 6,667 projects; removing them
+    leaves a spectrum close to alpha. Any orthonormal Q gives a valid (positive definite)
+    preconditioner, so an approximate eigenbasis only costs iterations, never accuracy."""
+    rank = min(SPECTRAL_RANK, size)
+    probe = np.random.default_rng(seed).standard_normal((size, rank))
+    basis, _ = np.linalg.qr(operator(probe) - alpha * probe)
+    basis, _ = np.linalg.qr(operator(basis) - alpha * basis)
+    projected = basis.T @ (operator(basis) - alpha * basis)
+    eigenvalues, rotation = np.linalg.eigh((projected + projected.T) / 2)
+    basis = basis @ rotation
+    scale = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha) - 1.0 / alpha
+
+    def apply(R: np.ndarray) -> np.ndarray:
+        return R / alpha + basis @ (scale[:, None] * (basis.T @ R))
+
+    return apply
 
 
 PLATT_C = 100.0
