@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from sklearn.model_selection import KFold
@@ -66,10 +67,9 @@ def _base_estimator(params: ModelParams) -> Any:
 
 
 def _fit(X: Any, Y: np.ndarray, params: ModelParams) -> Any:
-    estimator = _base_estimator(params)
     if params.classifier == "ridge":
-        return estimator.fit(X, 2.0 * Y - 1.0)
-    return estimator.fit(X, Y)
+        return fit_ridge(X, 2.0 * Y - 1.0, params.alpha)
+    return _base_estimator(params).fit(X, Y)
 
 
 def _raw_scores(estimator: Any, X: Any) -> np.ndarray:
@@ -83,8 +83,165 @@ def _raw_scores(estimator: Any, X: Any) -> np.ndarray:
     return scores[:, None] if scores.ndim == 1 else scores
 
 
+# Up to this many rows ridge is solved exactly in its dual form (a Gram matrix of this size
+# takes 390 MB); beyond, by conjugate gradients on all tags at once.
+DUAL_FIT_UP_TO = 7_000
+GRAM_BLOCK_ROWS = 1_000
+RIDGE_TOL = 1e-4  # scikit-learn's Ridge default, whose solutions these reproduce
+RIDGE_MAX_ITER = 1_000
+
+
+def fit_ridge(X: Any, T: np.ndarray, alpha: float) -> Ridge:
+    """``Ridge(alpha)`` with an intercept fitted to every column of ``T`` at once, returned as
+    a fitted scikit-learn ``Ridge`` (stored artifacts keep loading and predicting the same).
+
+    scikit-learn's sparse solver runs one conjugate-gradient solve per target: at 150 tags
+    that was 600 solves and 6.9 s of a 14 s training. Here the features are centred
+    implicitly (never densified) and the tags share the work: up to ``DUAL_FIT_UP_TO`` rows
+    one Cholesky factorisation of the centred Gram matrix solves every tag exactly; beyond,
+    :func:`block_conjugate_gradient` runs every tag's iteration with one sparse product."""
+    rows = X.shape[0]
+    X = X.astype(np.float64) if hasattr(X, "astype") else np.asarray(X, dtype=np.float64)
+    feature_mean = np.asarray(X.mean(axis=0)).ravel()
+    target_mean = T.mean(axis=0)
+    centred_targets = T - target_mean
+    if rows <= DUAL_FIT_UP_TO:
+        gram = centred_gram(X, feature_mean)
+        gram[np.diag_indices_from(gram)] += alpha
+        dual = cho_solve(cho_factor(gram, overwrite_a=True), centred_targets)
+        weights = _centred_transpose_product(X, feature_mean, dual)
+    elif X.shape[1] > rows:
+
+        def dual_operator(U: np.ndarray) -> np.ndarray:
+            return (
+                _centred_product(X, feature_mean, _centred_transpose_product(X, feature_mean, U))
+                + alpha * U
+            )
+
+        dual = block_conjugate_gradient(
+            dual_operator,
+            centred_targets,
+            preconditioner=spectral_preconditioner(dual_operator, rows, alpha),
+        )
+        weights = _centred_transpose_product(X, feature_mean, dual)
+    else:
+
+        def primal_operator(V: np.ndarray) -> np.ndarray:
+            return (
+                _centred_transpose_product(X, feature_mean, _centred_product(X, feature_mean, V))
+                + alpha * V
+            )
+
+        right_side = _centred_transpose_product(X, feature_mean, centred_targets)
+        weights = block_conjugate_gradient(
+            primal_operator,
+            right_side,
+            preconditioner=spectral_preconditioner(primal_operator, X.shape[1], alpha),
+        )
+    estimator = Ridge(alpha=alpha)
+    estimator.coef_ = np.ascontiguousarray(weights.T)
+    estimator.intercept_ = target_mean - feature_mean @ weights
+    estimator.n_features_in_ = X.shape[1]
+    return estimator
+
+
+def _centred_product(X: Any, feature_mean: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """(X - 1 mean^T) V without forming the dense centred matrix."""
+    return np.asarray(X @ V) - (feature_mean @ V)[None, :]
+
+
+def _centred_transpose_product(X: Any, feature_mean: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """(X - 1 mean^T)^T U without forming the dense centred matrix."""
+    return np.asarray(X.T @ U) - np.outer(feature_mean, U.sum(axis=0))
+
+
+def centred_gram(X: Any, feature_mean: np.ndarray) -> np.ndarray:
+    """(X - 1 mean^T)(X - 1 mean^T)^T, dense, computed in row blocks so that the sparse
+    product never holds more than a block of the (nearly dense) result."""
+    rows = X.shape[0]
+    gram = np.empty((rows, rows), dtype=np.float64)
+    for start in range(0, rows, GRAM_BLOCK_ROWS):
+        block = X[start : start + GRAM_BLOCK_ROWS] @ X.T
+        gram[start : start + GRAM_BLOCK_ROWS] = (
+            block.toarray() if hasattr(block, "toarray") else block
+        )
+    projections = np.asarray(X @ feature_mean).ravel()
+    gram -= projections[:, None]
+    gram -= projections[None, :]
+    gram += feature_mean @ feature_mean
+    return gram
+
+
+def block_conjugate_gradient(
+    operator: Callable[[np.ndarray], np.ndarray],
+    B: np.ndarray,
+    tol: float = RIDGE_TOL,
+    max_iter: int = RIDGE_MAX_ITER,
+    preconditioner: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Solve A x_j = b_j for every column j of ``B`` (A symmetric positive definite, given by
+    ``operator`` on a block of columns) by (preconditioned) conjugate gradients run side by
+    side: each column keeps its own step sizes and stops when its residual is below ``tol``
+    times its right side's norm (scipy's and scikit-learn's criterion), and only unfinished
+    columns are multiplied, so one sparse product per iteration serves every tag still
+    converging."""
+    precondition = preconditioner or (lambda R: R)
+    solution = np.zeros_like(B)
+    residual = B.copy()
+    preconditioned = precondition(residual)
+    direction = preconditioned.copy()
+    inner = (residual * preconditioned).sum(axis=0)
+    limit = tol**2 * (residual**2).sum(axis=0)
+    norms = (residual**2).sum(axis=0)
+    for _ in range(max_iter):
+        active = np.flatnonzero(norms > limit)
+        if not len(active):
+            break
+        product = operator(direction[:, active])
+        step = inner[active] / (direction[:, active] * product).sum(axis=0)
+        solution[:, active] += step * direction[:, active]
+        residual[:, active] -= step * product
+        norms[active] = (residual[:, active] ** 2).sum(axis=0)
+        preconditioned = precondition(residual[:, active])
+        updated = (residual[:, active] * preconditioned).sum(axis=0)
+        direction[:, active] = preconditioned + (updated / inner[active]) * direction[:, active]
+        inner[active] = updated
+    return solution
+
+
+SPECTRAL_RANK = 200
+
+
+def spectral_preconditioner(
+    operator: Callable[[np.ndarray], np.ndarray], size: int, alpha: float, seed: int = 0
+) -> Callable[[np.ndarray], np.ndarray]:
+    """M^-1 for A = K + alpha I (K positive semi-definite, given by ``operator`` = A): the top
+    ``SPECTRAL_RANK`` eigenpairs of K, found by a randomised range finder with one power
+    step, are inverted exactly and the rest of the space is divided by alpha. TF-IDF Gram
+    matrices have a few large eigenvalues (documents share many character n-grams) that
+    make plain conjugate gradients take 65 iterations at 6,667 projects; removing them
+    leaves a spectrum close to alpha. Any orthonormal Q gives a valid (positive definite)
+    preconditioner, so an approximate eigenbasis only costs iterations, never accuracy."""
+    rank = min(SPECTRAL_RANK, size)
+    probe = np.random.default_rng(seed).standard_normal((size, rank))
+    basis, _ = np.linalg.qr(operator(probe) - alpha * probe)
+    basis, _ = np.linalg.qr(operator(basis) - alpha * basis)
+    projected = basis.T @ (operator(basis) - alpha * basis)
+    eigenvalues, rotation = np.linalg.eigh((projected + projected.T) / 2)
+    basis = basis @ rotation
+    scale = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha) - 1.0 / alpha
+
+    def apply(R: np.ndarray) -> np.ndarray:
+        return R / alpha + basis @ (scale[:, None] * (basis.T @ R))
+
+    return apply
+
+
 PLATT_C = 100.0
 _PLATT_ITERATIONS = 30
+# Newton's steps shrink quadratically: once every tag's step is this small the remaining
+# iterations change no probability in its fourth decimal, so they are skipped.
+_PLATT_TOLERANCE = 1e-10
 
 
 def platt_parameters(scores: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -93,7 +250,8 @@ def platt_parameters(scores: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
     Newton's method on every tag at once (a 2 x 2 system per tag, the slope lightly
     penalised as logistic regression with C = 100 would): one loop over iterations instead of
-    one scikit-learn fit per tag, which matters at 400 tags and once per out-of-fold fold."""
+    one scikit-learn fit per tag, which matters at 400 tags and once per out-of-fold fold;
+    it stops as soon as every tag has converged."""
     S = np.asarray(scores, dtype=np.float64)
     y = np.asarray(Y, dtype=np.float64)
     two_classes = (y.sum(axis=0) > 0) & (y.sum(axis=0) < len(y))
@@ -111,6 +269,10 @@ def platt_parameters(scores: np.ndarray, Y: np.ndarray) -> np.ndarray:
         step_b = (h_aa * grad_b - h_ab * grad_a) / det
         a = np.where(two_classes, a - step_a, a)
         b = np.where(two_classes, b - step_b, b)
+        if np.abs(np.where(two_classes, step_a, 0.0)).max(initial=0.0) < _PLATT_TOLERANCE and (
+            np.abs(np.where(two_classes, step_b, 0.0)).max(initial=0.0) < _PLATT_TOLERANCE
+        ):
+            break
     return np.column_stack([np.where(two_classes, a, 1.0), np.where(two_classes, b, 0.0)])
 
 
@@ -138,18 +300,36 @@ def trainable_tags(
 
 
 def best_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """The grid threshold with the highest F1 for one tag; 0.5 when the tag never occurs (F1 is
-    0 everywhere and any choice would be noise). Ties go to the threshold nearest 0.5, which
-    is the least surprising to a person reading the suggestions."""
-    if y_true.sum() == 0:
-        return DEFAULT_THRESHOLD
-    predicted = scores[:, None] >= THRESHOLD_GRID[None, :]
-    true_positive = (predicted & (y_true[:, None] == 1)).sum(axis=0)
-    predicted_positive = predicted.sum(axis=0)
-    f1 = 2 * true_positive / np.maximum(predicted_positive + y_true.sum(), 1)
-    best = f1.max()
-    candidates = THRESHOLD_GRID[np.isclose(f1, best)]
-    return float(candidates[np.argmin(np.abs(candidates - DEFAULT_THRESHOLD))])
+    """The grid threshold with the highest F1 for one tag (see :func:`best_thresholds`)."""
+    return float(best_thresholds(y_true[:, None], scores[:, None])[0])
+
+
+def best_thresholds(Y: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """Per tag, the grid threshold with the highest F1; 0.5 for a tag that never occurs (F1
+    is 0 everywhere and any choice would be noise). Ties go to the threshold nearest 0.5,
+    which is the least surprising to a person reading the suggestions.
+
+    All tags in one pass: each probability falls in one grid bin, and a reversed cumulative
+    sum of the per-bin counts gives every threshold's predicted and true positives, so the
+    cost is one sweep of the (projects x tags) matrix rather than one per tag and grid
+    point (the per-tag loop ran 1,650 times per training at 150 tags)."""
+    y = np.asarray(Y, dtype=np.float64)
+    n_tags, n_grid = y.shape[1], len(THRESHOLD_GRID)
+    # bins[i, j] = how many grid thresholds probability (i, j) reaches (0 .. n_grid)
+    bins = np.searchsorted(THRESHOLD_GRID, probabilities, side="right")
+    flat = (bins + (n_grid + 1) * np.arange(n_tags)[None, :]).ravel()
+    size = n_tags * (n_grid + 1)
+    per_bin = np.bincount(flat, minlength=size).reshape(n_tags, n_grid + 1)
+    true_per_bin = np.bincount(flat, weights=y.ravel(), minlength=size).reshape(n_tags, -1)
+    # reaching grid point k means a bin above k: reversed cumulative sums from bin k + 1
+    predicted_positive = np.cumsum(per_bin[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    true_positive = np.cumsum(true_per_bin[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    positives = y.sum(axis=0)
+    f1 = 2 * true_positive / np.maximum(predicted_positive + positives[:, None], 1)
+    best = np.isclose(f1, f1.max(axis=1, keepdims=True))
+    distance = np.where(best, np.abs(THRESHOLD_GRID - DEFAULT_THRESHOLD)[None, :], np.inf)
+    chosen = THRESHOLD_GRID[np.argmin(distance, axis=1)]
+    return np.where(positives > 0, chosen, DEFAULT_THRESHOLD)
 
 
 @dataclass
@@ -273,7 +453,7 @@ def dual_ridge_scores(
     held_centred = held - held.mean(axis=1, keepdims=True) - column_mean[None, :] + overall
     targets = 2.0 * Y[fit_rows] - 1.0
     mean_target = targets.mean(axis=0)
-    coefficients = np.linalg.solve(centred, targets - mean_target)
+    coefficients = cho_solve(cho_factor(centred, overwrite_a=True), targets - mean_target)
     return held_centred @ coefficients + mean_target
 
 
@@ -294,7 +474,7 @@ def cross_fitted_probabilities(
         parameters = platt_parameters(scores[other], Y[other]) if calibrate else None
         probabilities[held] = calibrated(scores[held], parameters)
         reference = calibrated(scores[other], parameters)
-        thresholds[held] = [best_threshold(Y[other, j], reference[:, j]) for j in range(Y.shape[1])]
+        thresholds[held] = best_thresholds(Y[other], reference)
     return probabilities, thresholds
 
 
@@ -331,15 +511,18 @@ def fit_tag_model(
         if params.classifier != "logreg":
             calibration = platt_parameters(scores, Y[rows])
         oof = calibrated(scores, calibration)
-        thresholds = np.array([best_threshold(Y[rows, j], oof[:, j]) for j in range(len(tags))])
+        thresholds = best_thresholds(Y[rows], oof)
         if ensure_one:
             with_rule = _weighted_f1(Y[rows], apply_thresholds(oof, thresholds, True))
             without = _weighted_f1(Y[rows], apply_thresholds(oof, thresholds, False))
             ensure_one = with_rule > without
     if progress:
-        progress("fitting the model", 0.7)
+        progress("vectorising", 0.6)
     vectorizer = build_vectorizer(params.features, len(texts))
-    estimator = _fit(vectorizer.fit_transform(texts), Y, params)
+    X = vectorizer.fit_transform(texts)
+    if progress:
+        progress("fitting the model", 0.7)
+    estimator = _fit(X, Y, params)
     return TagModel(
         vectorizer, estimator, tags, thresholds, calibration, too_few, params, ensure_one
     )

@@ -290,6 +290,7 @@ def train_version(
         errors = (
             _label_errors_by_row(corpus, model, report, parents) if settings.label_errors else {}
         )
+        report("assessing", 92)
         assessed = assessment.assess_new_version(
             make_session, version_id, corpus, model, probabilities, settings.min_eval_support
         )

@@ -184,3 +184,38 @@ def test_dual_ridge_scores_equal_a_ridge_fit_on_the_same_rows() -> None:
     np.testing.assert_allclose(
         dual_ridge_scores(gram, Y, fit_rows, held_rows, 1.0), expected, atol=1e-8
     )
+
+
+def test_every_tags_threshold_at_once_equals_each_tags_own() -> None:
+    from labeling.model import best_thresholds
+
+    # tag 0 as in the one-tag example above (0.575); tag 1 never occurs (0.5); tag 2: the
+    # positive scores exactly a grid point, 0.7, the negatives 0.65 and 0.2, so F1 = 1 for
+    # thresholds in (0.65, 0.7], grid points 0.675 and 0.7 -> 0.675
+    Y = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
+    P = np.array([[0.8, 0.9, 0.7], [0.6, 0.2, 0.65], [0.55, 0.4, 0.2], [0.1, 0.1, 0.2]])
+    assert best_thresholds(Y, P).tolist() == [0.575, 0.5, 0.675]
+    for j in range(3):
+        assert best_threshold(Y[:, j], P[:, j]) == best_thresholds(Y, P)[j]
+
+
+@pytest.mark.parametrize("rows, features", [(60, 200), (200, 30)])
+def test_ridge_for_all_tags_at_once_equals_scikit_learn_ridge(
+    rows: int, features: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exact dual solve and both conjugate-gradient forms (dual when features outnumber rows,
+    primal otherwise) against scikit-learn's Ridge with an intercept, on sparse features."""
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    import labeling.model as model
+
+    rng = np.random.default_rng(0)
+    X = sparse.random(rows, features, density=0.1, random_state=2, format="csr")
+    T = np.where(rng.random((rows, 4)) < 0.3, 1.0, -1.0)
+    expected = Ridge(alpha=1.0, solver="cholesky").fit(X.toarray(), T).predict(X.toarray())
+    exact = model.fit_ridge(X, T, 1.0)
+    np.testing.assert_allclose(exact.predict(X), expected, atol=1e-8)
+    monkeypatch.setattr(model, "DUAL_FIT_UP_TO", 0)
+    iterative = model.fit_ridge(X, T, 1.0)
+    np.testing.assert_allclose(iterative.predict(X), expected, atol=1e-3)

@@ -551,3 +551,48 @@ def test_rolling_back_to_a_version_whose_scores_were_dropped_rescores_it(
         assert restored[0].probabilities.get(tag, 0.0) == pytest.approx(
             expected[0, j] if expected[0, j] >= 0.005 else 0.0, abs=1e-4
         )
+
+
+def test_retrains_coalesce_while_one_trains_and_the_next_reads_the_newest_labels(
+    demo_db: SessionFactory, settings: Settings
+) -> None:
+    """A training slower than labelling: judgements arriving while it runs queue nothing; once
+    it is done they queue exactly one retrain (none is lost), and that retrain reads the labels
+    when it starts, so judgements made while it waited are in it."""
+
+    def judge(offset: int, count: int) -> None:
+        with demo_db.begin() as session:
+            user = session.scalar(select(User).where(User.username == "judge"))
+            if user is None:
+                user = User(username="judge", password_hash="x", role="annotator")
+                session.add(user)
+                session.flush()
+            ids = session.scalars(
+                select(Project.id).order_by(Project.id).offset(offset).limit(count)
+            )
+            session.add_all(Annotation(project_id=p, user_id=user.id, tags=[]) for p in ids)
+
+    judge(0, 3)
+    with demo_db.begin() as session:
+        first = registry.maybe_queue_retrain(session, every=3)
+        assert first is not None
+        first_id = first.id
+    assert registry.claim_next_job(demo_db, STALE) == first_id
+    judge(3, 9)  # three retrains' worth of judgements while the first one trains
+    with demo_db.begin() as session:
+        assert registry.maybe_queue_retrain(session, every=3) is None
+    registry.train_version(demo_db, first_id, settings)
+    with demo_db.begin() as session:
+        second = registry.maybe_queue_retrain(session, every=3)
+        assert second is not None and second.id != first_id
+        second_id = second.id
+        assert registry.maybe_queue_retrain(session, every=3) is None
+        assert registry.queue_training(session, None).id == second_id
+    judge(12, 2)  # while the retrain waits in the queue
+    assert registry.work_once(demo_db, settings) == second_id
+    with demo_db() as session:
+        statuses = session.scalars(select(ModelVersion.status).order_by(ModelVersion.id)).all()
+        newest = registry.label_snapshot(load_corpus(session, settings.trust_source_tags, 2))
+        trained_on = session.get(ModelVersion, second_id).label_snapshot
+    assert statuses == ["ready", "ready"]
+    assert trained_on == newest
