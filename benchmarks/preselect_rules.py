@@ -1,7 +1,7 @@
 """How precise is the pre-selection, and what does it cost in errors fixed? The trade-off
 curve of README "Which changes are pre-selected", on catalogues where every error is known.
 
-Each run makes noisy source tags from true ones (``simulate.inject_noise``: drop 0.10,
+Each run makes noisy source tags from true ones (``simulate_warm.inject_noise``: drop 0.10,
 add 0.05), computes the label-error evidence once exactly as the training job does
 (``reference_out_of_fold``, the taxonomy's implied parents) and scores every suspect's
 pre-selected changes against the true tags: right, pre-selected, and net = right - wrong (what
@@ -34,7 +34,8 @@ from labeling.label_errors import (
     suspects,
 )
 from labeling.model import ModelParams, fit_tag_model, label_matrix
-from labeling.simulate import Corpus, build_corpus, inject_noise
+from labeling.simulate_common import Corpus, build_corpus
+from labeling.simulate_warm import inject_noise
 from labeling.synthetic import demo_projects, demo_taxonomy, split_respecting_catalogue
 
 REMOVE_CUTS = (0.98, 0.985, 0.99, 0.995, 1.01)

@@ -7,36 +7,24 @@ Exit codes: 0 success, 1 failure, 2 bad input or usage. Reports are readable tex
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from db.models import ROLES, ModelVersion, Project
-from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import (
-    accounts,
-    assessment,
-    auth,
-    baseline,
-    drift,
-    io,
-    model_report,
-    promotion,
-    registry,
-    tags,
-    tags_text,
-)
+from db.session import SessionFactory
+from labeling import auth, drift, io, registry, tags
 from labeling.annotations import STATUSES
+from labeling.cli_common import UsageError, masked_url, open_database, print_progress, progress
+from labeling.cli_models import cmd_drift, cmd_models, cmd_train, cmd_worker
+from labeling.cli_models import waiting_message as waiting_message  # labeling.cli.waiting_message
+from labeling.cli_tags import cmd_tags
+from labeling.cli_users import cmd_users
 from labeling.config import PROJECT_ROOT, ConfigError, Settings, load_settings
 from labeling.label_errors import (
     DEFAULT_MIX_SHARE,
@@ -56,32 +44,13 @@ DEMO_USERS = (
 )
 
 
-class UsageError(Exception):
-    """Bad input on the command line (exit code 2)."""
-
-
-def masked_url(url: str) -> str:
-    """A database URL safe to print or log: its password replaced by ***."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def open_database(settings: Settings) -> Callable[[], Session]:
-    engine = engine_for(settings.database_url, EngineLimits.of(settings))
-    upgrade_to_head(engine)
-    return session_factory(engine)
-
-
 # --- import / export -------------------------------------------------------------------------
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     started = time.perf_counter()
     path = Path(args.projects)
-    _progress(f"reading {path} ...")
+    progress(f"reading {path} ...")
     data = io.read_file_bytes(path, settings.max_import_bytes)
     file_format = args.format or io.detect_format(path.name)
     rejected: list[io.RejectedRow] | None = [] if args.skip_invalid else None
@@ -89,7 +58,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     projects = io.parse_projects(
         data, path.name, file_format, settings.max_text_chars, rejected, warnings
     )
-    _progress(f"validated {len(projects)} projects")
+    progress(f"validated {len(projects)} projects")
     taxonomy = None
     if args.taxonomy:
         taxonomy_path = Path(args.taxonomy)
@@ -98,9 +67,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             taxonomy_path.name,
             warnings,
         )
-        _progress(f"taxonomy: {len(taxonomy)} tags")
+        progress(f"taxonomy: {len(taxonomy)} tags")
     make_session = open_database(settings)
-    _progress("writing to the database (one transaction) ...")
+    progress("writing to the database (one transaction) ...")
     with make_session.begin() as session:
         report = io.import_catalogue(
             session,
@@ -143,269 +112,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
     text = io.render_export(rows, args.format)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
-        _progress(f"wrote {len(rows)} projects to {args.out}")
+        progress(f"wrote {len(rows)} projects to {args.out}")
     else:
         out.write(text)
     if taxonomy is not None:
         Path(args.taxonomy_out).write_text(json.dumps(taxonomy, indent=1) + "\n", encoding="utf-8")
-        _progress(f"wrote {len(taxonomy)} tags to {args.taxonomy_out}")
-    return 0
-
-
-# --- tags ------------------------------------------------------------------------------------
-
-
-def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    make_session = open_database(settings)
-    action = args.tags_command
-    if action == "list":
-        with make_session() as session:
-            rows = tags.filter_overview(
-                tags.tag_overview(session, settings.trust_source_tags), args.search, args.kind
-            )
-        _write(out, args.json, [row.to_dict() for row in rows], tags_text.overview_text(rows))
-    elif action == "history":
-        with make_session() as session:
-            events = tags.tag_history(session, args.name)
-        data = [{**asdict(event), "at": event.at.isoformat()} for event in events]
-        _write(out, args.json, data, tags_text.history_text(events))
-    elif action == "undo":
-        with make_session.begin() as session:
-            out.write(tags.undo(session, None, args.event) + "\n")
-    else:
-        names = [getattr(args, slot.lower()) for slot in tags.ACTIONS[action].arguments]
-        with make_session.begin() as session:
-            out.write(tags.run_action(session, None, action, *names) + "\n")
-    return 0
-
-
-def _write(out: TextIO, as_json: bool, data: Any, text_: str) -> None:
-    if as_json:
-        json.dump(data, out, indent=2)
-        out.write("\n")
-    else:
-        out.write(text_)
-
-
-# --- users -----------------------------------------------------------------------------------
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    if args.password_stdin:
-        line = sys.stdin.readline()
-        password = line.rstrip("\r\n")
-        if not password:
-            raise UsageError("no password on standard input")
-        return password
-    if not sys.stdin.isatty():
-        raise UsageError("pass the password on standard input with --password-stdin")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat password: "):
-        raise UsageError("the two passwords differ")
-    return first
-
-
-def cmd_users(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    make_session = open_database(settings)
-    if args.users_command == "list":
-        with make_session() as session:
-            users = [
-                {"username": u.username, "role": u.role, "active": u.active}
-                for u in auth.list_users(session)
-            ]
-        if args.json:
-            json.dump(users, out, indent=2)
-            out.write("\n")
-        else:
-            out.write(f"{'username':<24} {'role':<10} active\n")
-            for user in users:
-                out.write(f"{user['username']:<24} {user['role']:<10} {user['active']}\n")
-        return 0
-    if args.users_command == "add":
-        password = _read_password(args)
-        with make_session.begin() as session:
-            accounts.create_account(session, args.name, password, args.role)
-        out.write(f"created {args.role} {args.name}\n")
-    elif args.users_command == "passwd":
-        password = _read_password(args)
-        with make_session.begin() as session:
-            accounts.set_password(session, args.name, password, must_change=args.must_change)
-        later = " (to be changed at the next sign-in)" if args.must_change else ""
-        out.write(f"password of {args.name} changed{later}\n")
-    elif args.users_command == "reset-password":
-        with make_session.begin() as session:
-            one_time = accounts.reset_password(session, args.name)
-        out.write(
-            f"one-time password for {args.name}: {one_time}\n"
-            "(shown once; it must be changed at the next sign-in)\n"
-        )
-    elif args.users_command == "reactivate":
-        with make_session.begin() as session:
-            accounts.reactivate(session, args.name)
-        out.write(f"reactivated {args.name}\n")
-    elif args.users_command == "set-role":
-        with make_session.begin() as session:
-            auth.set_role(session, args.name, args.role)
-        out.write(f"{args.name} is now {args.role}\n")
-    elif args.users_command == "deactivate":
-        with make_session.begin() as session:
-            auth.deactivate(session, args.name)
-        out.write(f"deactivated {args.name}\n")
-    return 0
-
-
-# --- model -----------------------------------------------------------------------------------
-
-
-def _print_progress(stage: str, pct: float) -> None:
-    _progress(f"[{pct:5.1f}%] {stage}")
-
-
-def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """Queue a training and run it here, waiting for any training already running elsewhere
-    (the queue runs one at a time per database). While it waits it says for what, and a
-    training whose process on this machine is gone is recovered at once."""
-    make_session = open_database(settings)
-    with make_session.begin() as session:
-        version_id = registry.queue_training(session, None).id
-    _progress(f"queued model version {version_id}")
-    said = ""
-    while True:
-        with make_session() as session:
-            version = session.get(ModelVersion, version_id)
-            assert version is not None
-            if version.status in ("ready", "failed"):
-                details = registry.version_details(version)
-                break
-        for orphan in registry.fail_orphaned_trainings(make_session):
-            _progress(f"model version {orphan} was training in a process that is gone: failed it")
-        if registry.work_once(make_session, settings, _print_progress) is None:
-            with make_session() as session:
-                waiting = waiting_message(session, version_id, settings)
-            if waiting != said:
-                _progress(waiting)
-                said = waiting
-            time.sleep(1.0)
-    if args.json:
-        out.write(registry.to_json(details) + "\n")
-    else:
-        out.write(model_report.version_text(details))
-    return 0 if details["status"] == "ready" else 1
-
-
-def waiting_message(session: Session, version_id: int, settings: Settings) -> str:
-    """What a queued training waits for: the training running now (which worker, since when,
-    how far) and when it would be given up, or the versions queued before it."""
-    running = session.scalars(
-        select(ModelVersion).where(ModelVersion.status == "training").order_by(ModelVersion.id)
-    ).first()
-    if running is None:
-        ahead = session.scalars(
-            select(ModelVersion.id)
-            .where(ModelVersion.status == "queued", ModelVersion.id < version_id)
-            .order_by(ModelVersion.id)
-        ).all()
-        if not ahead:
-            return f"model version {version_id} is next; starting it"
-        return f"waiting for queued model versions {', '.join(map(str, ahead))} to run first"
-    started = f"{running.started_at:%H:%M:%S} UTC" if running.started_at else "an unknown time"
-    return (
-        f"waiting for model version {running.id}, training in {running.worker or 'a worker'} "
-        f"since {started} ({running.progress_stage}, {running.progress_pct:.0f}%); it is given "
-        f"up if it sends no heartbeat for {settings.training_stale_seconds} s "
-        "(LABELLOOP_TRAINING_STALE_SECONDS), or at once if its process on this machine is gone"
-    )
-
-
-def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    make_session = open_database(settings)
-    if args.models_command == "promote":
-        return _promote(make_session, args.version, args.note, settings, out)
-    with make_session() as session:
-        serving = registry.current_version(session)
-        if args.models_command == "list":
-            data: Any = [
-                registry.version_summary(v)
-                | {"serving": serving is not None and v.id == serving.id}
-                for v in registry.list_versions(session)
-            ]
-            data.append(model_report.rules_summary(serving))
-            text_ = model_report.versions_table(data)
-        elif args.models_command == "show" and args.version == baseline.VERSION:
-            data = model_report.rules_details(serving)
-            text_ = model_report.rules_text(data)
-        elif args.models_command == "show":
-            data = registry.version_details(_version(session, args.version))
-            text_ = model_report.version_text(data)
-        else:
-            for version_id in (args.a, args.b):
-                if version_id != baseline.VERSION:
-                    _version(session, version_id)
-            try:
-                data = assessment.compare_versions(
-                    session, args.a, args.b, settings.trust_source_tags, settings.min_eval_support
-                )
-            except assessment.ComparisonError as error:
-                raise UsageError(str(error)) from None
-            text_ = model_report.paired_text(data)
-    out.write(registry.to_json(data) + "\n" if args.json else text_)
-    return 0
-
-
-def _promote(
-    make_session: Callable[[], Session],
-    version_id: int,
-    note: str,
-    settings: Settings,
-    out: TextIO,
-) -> int:
-    """Serve version N (promote or roll back); serving, suggestions and label-error order
-    follow it at once. Audited as the command line."""
-    try:
-        with make_session.begin() as session:  # type: ignore[attr-defined]
-            message = promotion.promote(session, version_id, None, note, settings)
-    except promotion.PromotionError as error:
-        raise UsageError(str(error)) from None
-    out.write(f"version {version_id} serves: {message}\n")
-    return 0
-
-
-def cmd_drift(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    """What is new in an import, against the serving model version (labeling.drift)."""
-    make_session = open_database(settings)
-    with make_session() as session:
-        version = registry.current_version(session)
-        if version is None or not version.artifact_path:
-            raise UsageError("no model version serves yet; train one: python -m labeling train")
-        try:
-            report = drift.batch_report(
-                session, args.batch, registry.load_artifact(version.artifact_path), version
-            )
-        except drift.DriftError as error:
-            raise UsageError(str(error)) from None
-    out.write(registry.to_json(report) + "\n" if args.json else drift.report_text(report))
-    return 0
-
-
-def _version(session: Session, version_id: int) -> ModelVersion:
-    version = session.get(ModelVersion, version_id)
-    if version is None:
-        raise UsageError(f"no model version {version_id}; see: python -m labeling models list")
-    return version
-
-
-def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    make_session = open_database(settings)
-    if args.once:
-        job = registry.work_once(make_session, settings, _print_progress)
-        out.write(f"ran model version {job}\n" if job else "no queued training\n")
-        return 0
-    _progress(f"worker polling every {args.poll} s for queued trainings (Ctrl-C stops)")
-    stop = threading.Event()
-    try:
-        registry.run_worker(make_session, settings, stop, args.poll)
-    except KeyboardInterrupt:
-        stop.set()
+        progress(f"wrote {len(taxonomy)} tags to {args.taxonomy_out}")
     return 0
 
 
@@ -416,7 +128,7 @@ def cmd_label_errors(args: argparse.Namespace, settings: Settings, out: TextIO) 
     from labeling import label_errors
 
     make_session = open_database(settings)
-    _progress("scoring every labelled project with out-of-fold predictions ...")
+    progress("scoring every labelled project with out-of-fold predictions ...")
     with make_session() as session:
         found, _ = label_errors.find_label_errors(session, settings)
         rows = label_errors.suspect_rows(session, found, args.tag, args.top)
@@ -475,7 +187,7 @@ def cmd_simulate(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
             batch_size=args.batch_size,
             budget=args.budget,
             repeats=args.repeats,
-            progress=_progress,
+            progress=progress,
             seed=args.seed,
             n_jobs=args.jobs,
             noise_drop=args.noise_drop,
@@ -575,7 +287,7 @@ def _train_first_version(make_session: SessionFactory, settings: Settings, out: 
     out.write("training the first model version (seconds on the demo catalogue) ...\n")
     with make_session.begin() as session:
         version_id = registry.queue_training(session, None).id
-    registry.work_once(make_session, settings, _print_progress)
+    registry.work_once(make_session, settings, print_progress)
     with make_session() as session:
         version = session.get(ModelVersion, version_id)
         assert version is not None

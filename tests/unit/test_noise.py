@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from labeling.simulate import inject_noise
+from labeling.simulate_warm import inject_noise
 
 TAGS = [f"tag-{i}" for i in range(10)]
 

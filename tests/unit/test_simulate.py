@@ -21,19 +21,14 @@ from labeling.io import RawProject, TaxonomyEntry, split_for
 from labeling.label_errors import DEFAULT_DETECTOR
 from labeling.model import ModelParams
 from labeling.simulate import (
-    WarmChoice,
-    build_corpus,
-    curve_auc,
-    errors_fixed_at,
     format_table,
-    label_counts,
     labels_to_fraction,
     run_simulation,
     summarise_strategy,
     summary_table,
-    warm_choice,
-    warm_start,
 )
+from labeling.simulate_common import build_corpus, curve_auc, label_counts
+from labeling.simulate_warm import WarmChoice, errors_fixed_at, warm_choice, warm_start
 from labeling.strategies import top_indices
 from labeling.synthetic import (
     DEMO_DIR,
