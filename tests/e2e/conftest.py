@@ -110,6 +110,14 @@ def open_page(page, title: str, expect: str) -> None:
     wait_idle(page)
 
 
+def wait_option_highlighted(page) -> None:
+    """After typing a search, the tag box lists its options a moment before it highlights
+    the first one; Enter in between closes the menu and picks nothing (a person sees the
+    highlight before pressing Enter). Wait for the focused box to name its highlighted
+    option."""
+    page.wait_for_function("() => !!document.activeElement?.getAttribute('aria-activedescendant')")
+
+
 def sidebar_links(page) -> list[str]:
     """The sidebar's page links as a person reads them (the icon's ligature text dropped)."""
     texts = page.get_by_test_id("stSidebar").get_by_role("link").all_inner_texts()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from db.models import Annotation, Project, User
 from db.session import SessionFactory
-from tests.e2e.conftest import open_page, sign_in, wait_idle
+from tests.e2e.conftest import open_page, sign_in, wait_idle, wait_option_highlighted
 
 pytestmark = pytest.mark.e2e
 
@@ -45,6 +45,7 @@ def _type_and_pick(page, search: str, tag: str) -> None:
     """Type a search into the focused tag box and press Enter on the highlighted option."""
     page.keyboard.type(search)
     page.get_by_role("option", name=tag, exact=False).first.wait_for()
+    wait_option_highlighted(page)
     page.keyboard.press("Enter")
     page.get_by_test_id("stMultiSelect").locator("[data-tag]").filter(has_text=tag).wait_for()
 
