@@ -8,7 +8,7 @@ from pathlib import Path
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import io
 from labeling.config import Settings
-from labeling.synthetic import demo_taxonomy, synthetic_catalogue
+from labeling.synthetic import MessyCatalogue, demo_taxonomy, synthetic_catalogue
 
 
 def synthetic_database(
@@ -27,3 +27,21 @@ def synthetic_database(
     with make_session.begin() as session:
         io.import_catalogue(session, projects, "syn.json", "json", taxonomy=taxonomy)
     return settings, make_session
+
+
+def messy_database(workdir: Path, catalogue: MessyCatalogue) -> SessionFactory:
+    """A fresh SQLite database in ``workdir`` holding a generated messy catalogue, imported as
+    the Data page imports by default (unknown tags kept as candidates, warnings not fatal)."""
+    make_session = session_factory(engine_for(f"sqlite:///{workdir}/bench.db"))
+    upgrade_to_head(make_session.engine)
+    warnings: list[io.RowWarning] = []
+    projects = io.parse_projects(
+        json.dumps(catalogue.projects).encode(), "projects.json", warnings=warnings
+    )
+    taxonomy = io.parse_taxonomy(json.dumps(catalogue.taxonomy).encode(), "tags.json", warnings)
+    with make_session.begin() as session:
+        io.import_catalogue(
+            session, projects, "projects.json", "json", unknown_tags="candidate",
+            taxonomy=taxonomy, warnings=warnings,
+        )  # fmt: skip
+    return make_session

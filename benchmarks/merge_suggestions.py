@@ -12,12 +12,12 @@ import json
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from sqlalchemy import select
 
+from benchmarks.common import messy_database
 from db.models import Tag
-from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import io
 from labeling.synthetic import messy_catalogue
 from labeling.tag_suggestions import identifier_tags, merge_suggestions
 
@@ -29,18 +29,7 @@ def main() -> None:
     args = parser.parse_args()
     catalogue = messy_catalogue(args.size, seed=args.seed)
     with tempfile.TemporaryDirectory() as workdir:
-        make_session = session_factory(engine_for(f"sqlite:///{workdir}/bench.db"))
-        upgrade_to_head(make_session.engine)
-        warnings: list[io.RowWarning] = []
-        projects = io.parse_projects(
-            json.dumps(catalogue.projects).encode(), "projects.json", warnings=warnings
-        )
-        taxonomy = io.parse_taxonomy(json.dumps(catalogue.taxonomy).encode(), "tags.json", warnings)
-        with make_session.begin() as session:
-            io.import_catalogue(
-                session, projects, "projects.json", "json", unknown_tags="candidate",
-                taxonomy=taxonomy, warnings=warnings,
-            )  # fmt: skip
+        make_session = messy_database(Path(workdir), catalogue)
         with make_session() as session:
             started = time.perf_counter()
             suggestions = merge_suggestions(session)

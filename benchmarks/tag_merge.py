@@ -12,9 +12,10 @@ import json
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import io, tags
+from benchmarks.common import messy_database
+from labeling import tags
 from labeling.synthetic import messy_catalogue
 
 VARIANT = "yolo-v4"
@@ -30,18 +31,7 @@ def main() -> None:
     for project in catalogue.projects[::step][: args.carriers]:
         project["tags"] = [*project["tags"], VARIANT]
     with tempfile.TemporaryDirectory() as workdir:
-        make_session = session_factory(engine_for(f"sqlite:///{workdir}/bench.db"))
-        upgrade_to_head(make_session.engine)
-        warnings: list[io.RowWarning] = []
-        projects = io.parse_projects(
-            json.dumps(catalogue.projects).encode(), "projects.json", warnings=warnings
-        )
-        taxonomy = io.parse_taxonomy(json.dumps(catalogue.taxonomy).encode(), "tags.json", warnings)
-        with make_session.begin() as session:
-            io.import_catalogue(
-                session, projects, "projects.json", "json", unknown_tags="candidate",
-                taxonomy=taxonomy, warnings=warnings,
-            )  # fmt: skip
+        make_session = messy_database(Path(workdir), catalogue)
         started = time.perf_counter()
         with make_session.begin() as session:
             details = tags.merge(session, None, VARIANT, "yolov4")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from db.models import Annotation, ModelVersion, Project, Resolution
 from labeling import baseline, intervals
 from labeling.annotations import all_label_states
-from labeling.corpus import CorpusRows
+from labeling.corpus import CorpusRows, training_label
 from labeling.features import project_text
 from labeling.model import TagModel
 
@@ -84,11 +84,7 @@ def load_eval_set(session: Session, trust_source_tags: bool) -> EvalSet:
         .where(Project.split == "eval")
         .order_by(Project.id)
     ).all()
-    labels: list[frozenset[str] | None] = []
-    for project_id, *_ in rows:
-        state = states[project_id]
-        usable = state.label_source != "none" and (state.tags or state.label_source != "source")
-        labels.append(frozenset(state.tags) if usable else None)
+    labels = [training_label(states[project_id]) for project_id, *_ in rows]
     return eval_set_from_rows(
         [r[0] for r in rows],
         [project_text(r[1], r[2], 1) for r in rows],
