@@ -90,12 +90,27 @@ function onKey(event) {
 if (app.labelloopKeydown) { app.removeEventListener('keydown', app.labelloopKeydown, true); }
 app.labelloopKeydown = onKey;
 app.addEventListener('keydown', onKey, true);
+// The tag box is brought into view when it gets the focus. Focused out of view (Review's box
+// sits below the conflict tables), the first key typed made Chromium scroll the page to the
+// caret; the tag box's menu closes on any scroll of the page (its popover follows the box
+// and gives up when the page moves) and the box then drops its search, so the first letter
+// typed was lost (a search for "gan" became "an" and Enter picked anomaly-detection) or the
+// menu closed under the annotator and Enter picked nothing. Scrolling now, before any menu is
+// open, leaves nothing for a key to scroll.
+function showTagBox(tagBox) {
+  const box = tagBox.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > app.innerHeight) {
+    tagBox.closest(TAG_BOX).scrollIntoView({block: 'center', behavior: 'instant'});
+  }
+}
 // The frame can load before the tag box is drawn (a busy machine, a long page): look again
 // for up to three seconds rather than leave the keyboard without a place to type.
 function focusTagBox(triesLeft) {
   const tagBox = doc.querySelector(TAG_BOX + ' input');
-  if (tagBox) { tagBox.focus({preventScroll: true}); }
-  else if (triesLeft > 0) { app.setTimeout(() => focusTagBox(triesLeft - 1), 100); }
+  if (tagBox) {
+    showTagBox(tagBox);
+    tagBox.focus({preventScroll: true});
+  } else if (triesLeft > 0) { app.setTimeout(() => focusTagBox(triesLeft - 1), 100); }
 }
 focusTagBox(30);
 </script>
