@@ -110,6 +110,15 @@ def open_page(page, title: str, expect: str) -> None:
     wait_idle(page)
 
 
+def wait_tag_box_focused(page) -> None:
+    """The keyboard frame gives the tag box the focus a moment after the page has drawn (the
+    frame loads last); keys typed before that go nowhere, as they would for a person typing
+    before the caret shows. Wait for the focus before typing into the box."""
+    page.wait_for_function(
+        "() => document.activeElement?.closest('[data-testid=stMultiSelect]') != null"
+    )
+
+
 def wait_option_highlighted(page) -> None:
     """After typing a search, the tag box lists its options a moment before it highlights
     the first one; Enter in between closes the menu and picks nothing (a person sees the

@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from db.models import Annotation, Project, User
 from db.session import SessionFactory
-from tests.e2e.conftest import open_page, sign_in, wait_idle, wait_option_highlighted
+from tests.e2e.conftest import (
+    open_page,
+    sign_in,
+    wait_idle,
+    wait_option_highlighted,
+    wait_tag_box_focused,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -76,10 +82,12 @@ def test_annotator_labels_with_the_keyboard_undoes_twice_and_submits_no_tags_on_
     sign_in(page, "demo-annotator")
     open_page(page, "Annotate", "Why this project")
 
-    # 1. Type an alias, Enter picks the highlighted tag, Ctrl+Enter at once submits: the menu
-    # is still open with another option highlighted, and that option must not be added.
+    # 1. Type an alias as soon as the tag box has the focus, Enter picks the highlighted tag,
+    # Ctrl+Enter at once submits: the menu is still open with another option highlighted, and
+    # that option must not be added.
     first_title = _current_title(page)
     first_tags = _chips(page)
+    wait_tag_box_focused(page)
     search, added = (
         ("gan", "generative-adversarial-networks")
         if "generative-adversarial-networks" not in first_tags

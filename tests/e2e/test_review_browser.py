@@ -16,14 +16,19 @@ from db.models import Annotation, Lease, Project, Resolution, Tag, User
 from db.session import SessionFactory
 from labeling import auth
 from labeling.cli import DEMO_PASSWORD
-from tests.e2e.conftest import open_page, sign_in, wait_idle, wait_option_highlighted
+from tests.e2e.conftest import (
+    open_page,
+    sign_in,
+    wait_idle,
+    wait_option_highlighted,
+    wait_tag_box_focused,
+)
 from tests.e2e.server import ROOT
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = ROOT / "test-results"
 ANNOTATOR = "review-annotator"
-FOCUS_IN_TAG_BOX = "() => document.activeElement?.closest('[data-testid=stMultiSelect]') != null"
 
 
 def _annotator_of_this_test(e2e_db: SessionFactory) -> int:
@@ -145,7 +150,7 @@ def test_two_annotators_disagree_and_a_reviewer_resolves_with_the_keyboard(
         reviewer_page.get_by_role("button", name=f"Accept {name}'s set").wait_for()
     majority = sorted(shown)
     assert sorted(_chips(reviewer_page)) == majority
-    reviewer_page.wait_for_function(FOCUS_IN_TAG_BOX)
+    wait_tag_box_focused(reviewer_page)
     SCREENSHOTS.mkdir(exist_ok=True)
     reviewer_page.screenshot(path=str(SCREENSHOTS / "review.png"), full_page=True)
 
