@@ -202,7 +202,9 @@ def store_predicted_tags(
     thresholds: Mapping[str, float],
 ) -> int:
     """Store the tags each prediction row (``project_id``, ``probabilities``) reaches the
-    threshold of; written next to the version's predictions. Returns the rows written."""
+    threshold of, in place of the version's earlier ones; written next to the version's
+    predictions. Returns the rows written."""
+    session.execute(delete(PredictedTag).where(PredictedTag.model_version_id == version_id))
     found = [
         {"model_version_id": version_id, "tag": tag, "project_id": row["project_id"]}
         for row in rows
