@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -47,6 +47,9 @@ from labeling.annotations import (
 )
 
 CHUNK = 500
+# First half of the two-part advisory lock key of a project's state (the second is its id);
+# distinct from serving.SERVE_LOCK_KEY and registry.CLAIM_LOCK_KEY, which use the one-part form.
+STATE_LOCK_KEY = 4_145_003
 DECIDING_SOURCES = ("resolved", "agreed", "single")
 
 
@@ -86,10 +89,27 @@ def derived_states(session: Session, project_ids: Sequence[int]) -> dict[int, St
 
 def refresh_project_states(session: Session, project_ids: Iterable[int]) -> None:
     """Store again the state of each project in ``project_ids`` from its judgements; called in
-    the transaction of every write that changes them, after the write is flushed."""
+    the transaction of every write that changes them, after the write is flushed.
+
+    On PostgreSQL each project's advisory lock is taken first (in id order), so that two
+    judgements of one project at the same moment take turns and the second derives its state
+    with the first one's judgement committed; without it each would derive from its own
+    snapshot, and the later commit would store a state missing the other's judgement (or fail
+    on the primary key). An advisory lock rather than the project row's: inserting a judgement
+    already holds a key-share lock on that row, and two such inserts upgrading it could deadlock.
+    SQLite already serialises writers."""
     ids = sorted(set(project_ids))
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
+        session.flush()
+        for project_id in chunk if postgres else ():
+            session.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(CAST(:key AS integer), CAST(:project AS integer))"
+                ),
+                {"key": STATE_LOCK_KEY, "project": project_id},
+            )
         _replace(session, chunk, derived_states(session, chunk))
 
 

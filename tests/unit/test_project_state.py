@@ -4,6 +4,8 @@ the predicted tags stored with a version's predictions."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from alembic import command
 from sqlalchemy import Engine, func, select
@@ -157,3 +159,33 @@ def test_migration_0012_backfills_states_predicted_tags_and_audit_projects(
     with make_session() as session:
         assert session.scalar(select(AuditEvent.project_id)) == 3
         assert session.scalar(select(func.count()).select_from(PredictedTag)) == 3
+
+
+def test_two_judgements_of_one_project_at_the_same_moment_leave_the_right_state(
+    make_session: SessionFactory,
+) -> None:
+    """alice and bob submit different tag sets for the unlabeled projects 2 and 4 at once:
+    each project ends in conflict, whichever transaction derived its state last."""
+    users = build_catalogue(make_session)
+    together = threading.Barrier(2, timeout=20)
+    errors: list[BaseException] = []
+
+    def judge(name: str, tags: list[str]) -> None:
+        try:
+            for project_id in (2, 4):
+                together.wait()
+                submit(make_session, users[name], project_id, tags, [], None, None, None)
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    threads = [
+        threading.Thread(target=judge, args=("alice", ["nlp"])),
+        threading.Thread(target=judge, args=("bob", ["graphs"])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stored = assert_consistent(make_session)
+    assert (stored[2].status, stored[4].status) == ("conflict", "conflict")
