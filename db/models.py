@@ -290,6 +290,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # The project the event is about (``details["project_id"]``), as an indexed column so that
+    # a project's story finds its events without reading every event's JSON. No foreign key:
+    # the trail outlives what it names.
+    project_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ReviewRequest(Base):
@@ -305,6 +309,51 @@ class ReviewRequest(Base):
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ProjectState(Base):
+    """A judged or resolved project's status and where its effective label comes from, stored
+    so that the Projects page filters on an index instead of deriving every judged project's
+    state per search. Written by labeling.project_state in the same transaction as every write
+    that changes it; a project without a row is unlabeled, its effective label its source tags
+    (when trusted). ``label_source`` is None when judgements decide nothing (a conflict), so
+    the effective label falls back to the source tags exactly as for an unlabeled project."""
+
+    __tablename__ = "project_states"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    label_source: Mapped[str | None] = mapped_column(String(16))
+
+
+class EffectiveTag(Base):
+    """One tag of a project's effective label, for projects whose label judgements decided
+    (``ProjectState.label_source`` set). Tag names, like the judgements they come from."""
+
+    __tablename__ = "effective_tags"
+
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class PredictedTag(Base):
+    """A tag a model version predicts for a project (stored probability at or above the
+    version's threshold), written with the version's predictions: the predicted-tag filter is
+    an index lookup instead of a JSON read per prediction."""
+
+    __tablename__ = "predicted_tags"
+
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 # Full-text search lives outside the ORM because each database builds it its own way

@@ -139,6 +139,10 @@ def current_judgements(
     """project id -> annotator id -> that annotator's latest non-skipped judgement, with its
     time, in one query whatever the number of projects (``project_ids``: a list or a query)."""
     latest_ids = select(func.max(Annotation.id)).group_by(Annotation.project_id, Annotation.user_id)
+    if project_ids is not None:
+        # Narrowed inside the grouping too, so that a few projects read their own rows only.
+        wanted = project_ids if isinstance(project_ids, Select) else list(project_ids)
+        latest_ids = latest_ids.where(Annotation.project_id.in_(wanted))
     query = select(
         Annotation.project_id,
         Annotation.user_id,
@@ -146,9 +150,6 @@ def current_judgements(
         Annotation.skipped,
         Annotation.created_at,
     ).where(Annotation.id.in_(latest_ids))
-    if project_ids is not None:
-        wanted = project_ids if isinstance(project_ids, Select) else list(project_ids)
-        query = query.where(Annotation.project_id.in_(wanted))
     result: dict[int, dict[int, Judgement]] = defaultdict(dict)
     for project_id, user_id, tags, skipped, created_at in session.execute(query):
         if not skipped:
@@ -184,6 +185,8 @@ def latest_resolution_records(
     session: Session, project_ids: Iterable[int] | None = None
 ) -> dict[int, LatestResolution]:
     latest_ids = select(func.max(Resolution.id)).group_by(Resolution.project_id)
+    if project_ids is not None:
+        latest_ids = latest_ids.where(Resolution.project_id.in_(list(project_ids)))
     query = select(
         Resolution.id,
         Resolution.project_id,
@@ -191,8 +194,6 @@ def latest_resolution_records(
         Resolution.reviewer_id,
         Resolution.created_at,
     ).where(Resolution.id.in_(latest_ids))
-    if project_ids is not None:
-        query = query.where(Resolution.project_id.in_(list(project_ids)))
     return {
         row.project_id: LatestResolution(
             row.id, frozenset(row.tags), row.reviewer_id, row.created_at

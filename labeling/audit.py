@@ -35,9 +35,16 @@ def record(
         actor=actor.username if actor is not None else (actor_name or "system"),
         action=action,
         details=details,
+        project_id=_project_of(details),
     )
     session.add(event)
     return event
+
+
+def _project_of(details: dict[str, Any]) -> int | None:
+    """The project an event is about, kept in its indexed column for the project's story."""
+    project_id = details.get("project_id")
+    return project_id if isinstance(project_id, int) else None
 
 
 def recent_events(session: Session, limit: int = 50, action: str | None = None) -> list[AuditEvent]:

@@ -11,9 +11,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Prediction, Project, SourceTag, Tag
+from db.models import EffectiveTag, PredictedTag, Project, ProjectState, SourceTag, Tag
 from labeling.registry import current_version
-from labeling.search import touched_states
 
 GAINED = "gained"
 LOST = "lost"
@@ -50,30 +49,27 @@ class TagFindings:
 
 
 def tag_findings(session: Session, tag: str, trust_source_tags: bool) -> TagFindings:
-    source = frozenset(
-        session.scalars(
-            select(SourceTag.project_id)
-            .join(Tag, Tag.id == SourceTag.tag_id)
-            .where(Tag.name == tag)
-        )
-    )
-    states = touched_states(session, trust_source_tags)
-    decided = {p for p, state in states.items() if tag in state.tags}
-    untouched = source - states.keys() if trust_source_tags else frozenset()
+    tagged = select(SourceTag.project_id, Tag.candidate).join(Tag, Tag.id == SourceTag.tag_id)
+    rows = session.execute(tagged.where(Tag.name == tag)).all()
+    source = frozenset(project_id for project_id, _ in rows)
+    # A candidate tag is kept with the source tags but is never a label.
+    source_labels = [project_id for project_id, candidate in rows if not candidate]
+    labels = select(EffectiveTag.project_id).where(EffectiveTag.tag == tag)
+    decided = frozenset(session.scalars(labels))
+    untouched: frozenset[int] = frozenset()
+    if trust_source_tags:
+        deciding = select(ProjectState.project_id).where(ProjectState.label_source.is_not(None))
+        untouched = frozenset(source_labels) - frozenset(session.scalars(deciding))
     version = current_version(session)
     predicted = None
     if version is not None:
-        threshold = (version.thresholds or {}).get(tag)
-        predicted = frozenset()
-        if threshold is not None:
-            predicted = frozenset(
-                session.scalars(
-                    select(Prediction.project_id).where(
-                        Prediction.model_version_id == version.id,
-                        Prediction.probabilities[tag].as_float() >= threshold,
-                    )
+        predicted = frozenset(
+            session.scalars(
+                select(PredictedTag.project_id).where(
+                    PredictedTag.model_version_id == version.id, PredictedTag.tag == tag
                 )
             )
+        )
     return TagFindings(tag, source, frozenset(decided | untouched), predicted)
 
 

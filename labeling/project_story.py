@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import (
@@ -236,17 +236,19 @@ def review_request_rows(session: Session, project_id: int) -> list[dict[str, Any
 
 def audit_rows(session: Session, project: Project) -> list[dict[str, Any]]:
     """Events that name the project (resolutions, review requests, labelling from this page)
-    and the import that brought it in."""
-    about = AuditEvent.details["project_id"].as_integer() == project.id
-    conditions = [about]
+    and the import that brought it in.
+
+    Two indexed reads rather than one OR, which a JSON condition on one side keeps from using
+    the project index."""
+    events = list(session.scalars(select(AuditEvent).where(AuditEvent.project_id == project.id)))
     if project.imported_in_id is not None:
-        conditions.append(
-            (AuditEvent.action == "import")
-            & (AuditEvent.details["batch_id"].as_integer() == project.imported_in_id)
+        events += session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "import",
+                AuditEvent.details["batch_id"].as_integer() == project.imported_in_id,
+            )
         )
-    events = session.scalars(
-        select(AuditEvent).where(or_(*conditions)).order_by(AuditEvent.id)
-    ).all()
+    events.sort(key=lambda e: e.id)
     return [
         {
             "when": e.created_at,

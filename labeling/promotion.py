@@ -24,6 +24,7 @@ from labeling import audit, intervals
 from labeling.assessment import EvalSet, aligned, paired, stored_predictions
 from labeling.config import Settings
 from labeling.corpus import load_corpus
+from labeling.project_state import store_predicted_tags
 
 GATE_METRIC = "weighted_f1"
 RULES = {
@@ -192,4 +193,5 @@ def rescore(session: Session, version: ModelVersion, settings: Settings) -> int:
     rows = registry._prediction_rows(version.id, corpus, model, probabilities, scores, {})
     for start in range(0, len(rows), 5_000):
         session.execute(insert(Prediction), rows[start : start + 5_000])
+    store_predicted_tags(session, version.id, rows, version.thresholds or {})
     return len(rows)

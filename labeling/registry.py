@@ -34,6 +34,7 @@ from labeling import assessment, audit, label_errors, promotion
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
 from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, label_matrix
+from labeling.project_state import drop_predicted_tags, store_predicted_tags
 from labeling.strategies import (
     AUTO,
     STRATEGIES,
@@ -476,6 +477,7 @@ def _finish_ready(
             evaluation["previous_version"] = previous.id
         for start in range(0, len(rows), 5_000):
             session.execute(insert(Prediction), rows[start : start + 5_000])
+        store_predicted_tags(session, version_id, rows, model.threshold_map())
         version = session.get(ModelVersion, version_id)
         assert version is not None
         version.status = "ready"
@@ -536,6 +538,7 @@ def _drop_old_predictions(session: Session) -> None:
     if serving is not None:
         kept.append(serving.id)
     session.execute(delete(Prediction).where(Prediction.model_version_id.not_in(kept)))
+    drop_predicted_tags(session, kept)
 
 
 def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:

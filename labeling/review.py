@@ -34,6 +34,7 @@ from labeling.annotations import (
     review_candidates,
     tag_votes,
 )
+from labeling.project_state import refresh_project_states
 from labeling.registry import current_version
 
 ORDERS = ("most_disputed", "oldest", "uncertainty")
@@ -518,6 +519,7 @@ def resolve(
         )
         session.add(resolution)
         session.flush()
+        refresh_project_states(session, [project_id])
         audit.record(
             session,
             auth.SignedInUser(reviewer.id, reviewer.username, reviewer.role),

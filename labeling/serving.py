@@ -43,6 +43,7 @@ from db.session import SessionFactory
 from labeling.annotations import check_tag_choice
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, suspicion_text
 from labeling.model import DEFAULT_THRESHOLD
+from labeling.project_state import refresh_project_states
 from labeling.registry import current_version, serving_strategy_name
 from labeling.strategies import AUTO, LABEL_ERRORS, LABEL_ERRORS_MIX
 
@@ -664,6 +665,7 @@ def _append_once(
                 return None
             session.add(row)
             session.flush()
+            refresh_project_states(session, [row.project_id])
             session.execute(
                 delete(Lease).where(Lease.user_id == user_id, Lease.project_id == row.project_id)
             )

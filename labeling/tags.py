@@ -27,6 +27,7 @@ from db.models import Annotation, AuditEvent, Resolution, SourceTag, Tag, TagAli
 from labeling import audit, registry
 from labeling.insights import label_summary, prediction_summary
 from labeling.io_parse import FORBIDDEN_TAG_CHARACTERS, MAX_TAG_CHARS, find_cycle
+from labeling.project_state import refresh_judged_rows
 from labeling.text import slugify_tag
 
 JUDGEMENT_FIELDS = ("tags", "shown_tags", "added", "removed")
@@ -474,6 +475,7 @@ def _rewrite_judgements(session: Session, mapping: dict[str, str]) -> dict[str, 
                 .where(Resolution.id == row_id)
                 .values(tags=_renamed(names, mapping))
             )
+    refresh_judged_rows(session, annotations, resolutions)
     return {"annotations": annotations, "resolutions": resolutions}
 
 
@@ -482,6 +484,7 @@ def _restore_judgements(session: Session, details: dict[str, Any]) -> None:
         session.execute(update(Annotation).where(Annotation.id == int(row_id)).values(original))
     for row_id, names in details.get("resolutions", {}).items():
         session.execute(update(Resolution).where(Resolution.id == int(row_id)).values(tags=names))
+    refresh_judged_rows(session, details.get("annotations", {}), details.get("resolutions", {}))
 
 
 # --- history and undo ----------------------------------------------------------------------------

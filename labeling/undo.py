@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Annotation, Project, utcnow
 from db.session import SessionFactory
+from labeling.project_state import refresh_project_states
 from labeling.serving import bring_back, stands
 
 UNDONE = "undone"
@@ -116,6 +117,7 @@ def _undo(
     row = _restoring(session, target)
     session.add(row)
     session.flush()
+    refresh_project_states(session, [row.project_id])
     withdrawn = not _still_judged(session, user_id, target.project_id)
     if withdrawn:
         bring_back(session, user_id, target.project_id, settings_like, now)

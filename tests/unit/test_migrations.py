@@ -26,10 +26,13 @@ EXPECTED_TABLES = {
     "alembic_version",
     "annotations",
     "audit_events",
+    "effective_tags",
     "import_batches",
     "leases",
     "model_versions",
+    "predicted_tags",
     "predictions",
+    "project_states",
     "projects",
     "resolutions",
     "review_requests",
@@ -72,7 +75,19 @@ def head_revision() -> str | None:
 
 
 # newest first; extend when adding a migration
-MIGRATIONS = ["0011", "0008", "0007", "0006", "0009", "0005", "0004", "0003", "0002", "0001"]
+MIGRATIONS = [
+    "0012",
+    "0011",
+    "0008",
+    "0007",
+    "0006",
+    "0009",
+    "0005",
+    "0004",
+    "0003",
+    "0002",
+    "0001",
+]
 
 
 def test_migrations_form_one_linear_history() -> None:

@@ -18,14 +18,8 @@ from labeling.project_actions import (
     request_review,
 )
 from labeling.project_story import ProjectNotFound, probability_table, project_story
-from labeling.search import forget_states
 from labeling.serving import serve_next
 from tests.unit.test_search import build_catalogue
-
-
-@pytest.fixture(autouse=True)
-def fresh_state_cache() -> None:
-    forget_states()
 
 
 @pytest.fixture

@@ -20,13 +20,14 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
+from labeling.project_state import rebuild_project_states, store_predicted_tags
 from labeling.search import (
     ProjectQuery,
     SearchError,
-    forget_states,
     search_projects,
     search_words,
 )
+from labeling.serving import submit
 
 T0 = datetime(2026, 1, 1, 12, 0)
 
@@ -52,12 +53,6 @@ CATALOGUE = {
     5: ("Graph networks", "Node classification on citation graphs.", ["graphs"], "eval", False),
 }
 TAGS = ["computer-vision", "graphs", "nlp", "object-detection", "transformers"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_state_cache() -> None:
-    """Every PostgreSQL test uses the same URL: a cached state must not outlive its test."""
-    forget_states()
 
 
 @pytest.fixture
@@ -114,13 +109,14 @@ def build_catalogue(make_session: SessionFactory) -> dict[str, int]:
         version = ModelVersion(status="ready", thresholds={"nlp": 0.5, "transformers": 0.4})
         session.add(version)
         session.flush()
-        for project_id, probabilities, score in [
+        predictions = [
             (1, {"nlp": 0.9, "transformers": 0.3}, 0.3),
             (2, {"nlp": 0.2, "transformers": 0.1}, 0.0),
             (3, {"nlp": 0.1, "transformers": 0.1}, None),
             (4, {"nlp": 0.7, "transformers": 0.45}, 0.8),
             (5, {"nlp": 0.4, "transformers": 0.0}, 0.0),
-        ]:
+        ]
+        for project_id, probabilities, score in predictions:
             session.add(
                 Prediction(
                     model_version_id=version.id,
@@ -130,6 +126,19 @@ def build_catalogue(make_session: SessionFactory) -> dict[str, int]:
                     label_error_score=score,
                 )
             )
+        # Rows written directly, as a migrated database holds them: their stored states and
+        # predicted tags are derived once, as migration 0012's backfill does.
+        session.flush()
+        rebuild_project_states(session)
+        store_predicted_tags(
+            session,
+            version.id,
+            [
+                {"project_id": p, "probabilities": probabilities}
+                for p, probabilities, _ in predictions
+            ],
+            version.thresholds,
+        )
         return {"batch": batch.id, **{name: user.id for name, user in users.items()}}
 
 
@@ -283,6 +292,6 @@ def test_a_new_judgement_is_seen_by_the_next_search(
     make_session: SessionFactory, catalogue: dict[str, int]
 ) -> None:
     assert found(make_session, status="single") == [3]
-    with make_session.begin() as session:
-        session.add(Annotation(project_id=4, user_id=catalogue["bob"], tags=["audio"]))
+    submit(make_session, catalogue["bob"], 4, ["nlp"], [], None, None, "bob-4")
     assert found(make_session, status="single") == [4, 3]
+    assert found(make_session, tag="nlp", tag_in="effective") == [5, 4, 1]
