@@ -35,6 +35,7 @@ from db.models import (
     ModelVersion,
     Prediction,
     Project,
+    Resolution,
     SourceTag,
     Tag,
     utcnow,
@@ -50,7 +51,9 @@ SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
 DEFAULT_OVERLAP_SHARE = 0.2
 DEFAULT_OVERLAP_K = 2
 DEFAULT_LEASE_MINUTES = 10
+DEFAULT_EVAL_SERVE_SHARE = 0.1
 UNCERTAINTY = "uncertainty"
+EVALUATION = "evaluation"
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
 
@@ -110,6 +113,7 @@ class _ServingPolicy:
     strategy: str
     mix_share: float
     mix_with: str
+    eval_serve_share: float
 
     @classmethod
     def of(cls, settings_like: Any) -> _ServingPolicy:
@@ -120,6 +124,9 @@ class _ServingPolicy:
             strategy=serving_strategy_name(str(getattr(settings_like, "strategy", AUTO))),
             mix_share=float(getattr(settings_like, "mix_share", DEFAULT_MIX_SHARE)),
             mix_with=str(getattr(settings_like, "mix_with", DEFAULT_MIX_WITH)),
+            eval_serve_share=float(
+                getattr(settings_like, "eval_serve_share", DEFAULT_EVAL_SERVE_SHARE)
+            ),
         )
 
 
@@ -148,6 +155,16 @@ def mix_draw(user_id: int, judgement_count: int) -> float:
 def random_draw(user_id: int, judgement_count: int) -> float:
     """Where in the catalogue a random pick starts looking, per user and judgement."""
     return _unit_hash(f"random:{user_id}:{judgement_count}")
+
+
+def evaluation_draw(user_id: int, judgement_count: int) -> float:
+    """The user's n-th draw for the evaluation share, independent of the other draws."""
+    return _unit_hash(f"evaluation:{user_id}:{judgement_count}")
+
+
+def wants_evaluation(policy: _ServingPolicy, user_id: int, judgement_count: int) -> bool:
+    """Whether this first-opinion request goes to a not-yet-verified evaluation project."""
+    return evaluation_draw(user_id, judgement_count) < policy.eval_serve_share
 
 
 def serving_route(policy: _ServingPolicy, user_id: int, judgement_count: int) -> str:
@@ -190,8 +207,12 @@ def serve_next(
         judged = session.scalar(select(func.count()).where(Annotation.user_id == user_id)) or 0
         route = serving_route(policy, user_id, judged)
         project_id = _held_project(session, user_id, now)
-        if project_id is None:
-            project_id = _choose_project(session, user_id, version, policy, now, judged, route)
+        if project_id is not None:
+            route = _held_route(session, project_id, policy, user_id, judged, route)
+        else:
+            project_id, route = _choose_project(
+                session, user_id, version, policy, now, judged, route
+            )
         if project_id is None:
             return None
         _take_lease(session, project_id, user_id, now + timedelta(minutes=policy.lease_minutes))
@@ -214,6 +235,19 @@ def _held_project(session: Session, user_id: int, now: datetime) -> int | None:
         .order_by(Lease.created_at.desc(), Lease.id.desc())
         .limit(1)
     )
+
+
+def _held_route(
+    session: Session, project_id: int, policy: _ServingPolicy, user_id: int, judged: int, route: str
+) -> str:
+    """The route a reload shows for a held project: the same draws as when it was chosen, so
+    an evaluation pick keeps its reason (a fallback pick that is no evaluation project keeps
+    the ordinary one)."""
+    if wants_evaluation(policy, user_id, judged):
+        project = session.get(Project, project_id)
+        if project is not None and project.split == "eval":
+            return EVALUATION
+    return route
 
 
 def _judge_counts() -> Any:
@@ -262,25 +296,39 @@ def _choose_project(
     now: datetime,
     judged: int,
     route: str,
-) -> int | None:
+) -> tuple[int | None, str]:
     """Draw first or second opinion; if the drawn pool is empty, fall back to the other one
-    (when overlap is switched on at all) so that the annotator is not left idle."""
+    (when overlap is switched on at all) so that the annotator is not left idle. Returns the
+    project and the route that chose it: a first opinion goes to an unverified evaluation
+    project when the evaluation draw says so and one is left (``EVALUATION``)."""
     primary, overlap = _pools(user_id, policy, now)
     if policy.overlap_share <= 0:
         order = [primary]
     else:
         wants_overlap = overlap_draw(user_id, judged) < policy.overlap_share
         order = [overlap, primary] if wants_overlap else [primary, overlap]
+    draw = random_draw(user_id, judged)
     for pool in order:
         if pool is overlap:
             project_id = _most_uncertain(session, pool, version, small_pool=True)
         else:
-            project_id = _first_by_route(
-                session, pool, version, route, random_draw(user_id, judged)
-            )
+            if wants_evaluation(policy, user_id, judged):
+                project_id = _random_pick(session, _unverified_evaluation(pool), draw)
+                if project_id is not None:
+                    return project_id, EVALUATION
+            project_id = _first_by_route(session, pool, version, route, draw)
         if project_id is not None:
-            return project_id
-    return None
+            return project_id, route
+    return None, route
+
+
+def _unverified_evaluation(first_pool: Select[Any]) -> Select[Any]:
+    """The first-opinion pool's evaluation projects that no reviewer resolved either: each
+    judgement of one adds a project to the verified evaluation set. Picked at random, not by
+    uncertainty, so that the verified set stays a fair sample of the evaluation split and
+    its figures estimate the whole split's rather than the hardest projects'."""
+    resolved = exists().where(Resolution.project_id == Project.id)
+    return first_pool.where(Project.split == "eval", ~resolved)
 
 
 def _first_by_route(
@@ -460,6 +508,11 @@ def serving_reason(
     if other_judges > 0:
         plural = "annotator" if other_judges == 1 else "annotators"
         return f"second opinion: judged by {other_judges} other {plural}"
+    if route == EVALUATION:
+        return (
+            "an evaluation project: a share of projects is served so that the model is "
+            "checked against labels people gave"
+        )
     if not has_model:
         return "served in random order: no model yet"
     if suspicions and (suspicions.get("wrong") or suspicions.get("missing")):
