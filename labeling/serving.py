@@ -33,6 +33,7 @@ from db.models import (
     Annotation,
     Lease,
     ModelVersion,
+    NewTopic,
     Prediction,
     Project,
     Resolution,
@@ -54,6 +55,7 @@ DEFAULT_LEASE_MINUTES = 10
 DEFAULT_EVAL_SERVE_SHARE = 0.1
 UNCERTAINTY = "uncertainty"
 EVALUATION = "evaluation"
+NEW_TOPIC = "new_topic"
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
 
@@ -114,6 +116,7 @@ class _ServingPolicy:
     mix_share: float
     mix_with: str
     eval_serve_share: float
+    new_topics_first: bool
 
     @classmethod
     def of(cls, settings_like: Any) -> _ServingPolicy:
@@ -127,6 +130,7 @@ class _ServingPolicy:
             eval_serve_share=float(
                 getattr(settings_like, "eval_serve_share", DEFAULT_EVAL_SERVE_SHARE)
             ),
+            new_topics_first=bool(getattr(settings_like, "new_topics_first", True)),
         )
 
 
@@ -242,7 +246,13 @@ def _held_route(
 ) -> str:
     """The route a reload shows for a held project: the same draws as when it was chosen, so
     an evaluation pick keeps its reason (a fallback pick that is no evaluation project keeps
-    the ordinary one)."""
+    the ordinary one), and so does a new topic."""
+    if policy.new_topics_first and session.scalar(
+        select(NewTopic.project_id).where(
+            NewTopic.batch_id == _newest_checked_batch(), NewTopic.project_id == project_id
+        )
+    ):
+        return NEW_TOPIC
     if wants_evaluation(policy, user_id, judged):
         project = session.get(Project, project_id)
         if project is not None and project.split == "eval":
@@ -299,8 +309,10 @@ def _choose_project(
 ) -> tuple[int | None, str]:
     """Draw first or second opinion; if the drawn pool is empty, fall back to the other one
     (when overlap is switched on at all) so that the annotator is not left idle. Returns the
-    project and the route that chose it: a first opinion goes to an unverified evaluation
-    project when the evaluation draw says so and one is left (``EVALUATION``)."""
+    project and the route that chose it: a first opinion goes to a possible new topic of the
+    latest checked import while one is left (``NEW_TOPIC``, when new topics come first),
+    else to an unverified evaluation project when the evaluation draw says so and one is
+    left (``EVALUATION``), else by the route's order."""
     primary, overlap = _pools(user_id, policy, now)
     if policy.overlap_share <= 0:
         order = [primary]
@@ -312,6 +324,10 @@ def _choose_project(
         if pool is overlap:
             project_id = _most_uncertain(session, pool, version, small_pool=True)
         else:
+            if policy.new_topics_first:
+                project_id = _first_new_topic(session, pool)
+                if project_id is not None:
+                    return project_id, NEW_TOPIC
             if wants_evaluation(policy, user_id, judged):
                 project_id = _random_pick(session, _unverified_evaluation(pool), draw)
                 if project_id is not None:
@@ -320,6 +336,19 @@ def _choose_project(
         if project_id is not None:
             return project_id, route
     return None, route
+
+
+def _newest_checked_batch() -> Any:
+    """The newest import batch whose checks recorded possible new topics."""
+    return select(func.max(NewTopic.batch_id)).scalar_subquery()
+
+
+def _first_new_topic(session: Session, first_pool: Select[Any]) -> int | None:
+    """The first (in import order) pool project among the newest checked import's possible
+    new topics: the projects the model knows least about, so their labels teach it most and
+    their tags are the likeliest to be missing."""
+    topics = select(NewTopic.project_id).where(NewTopic.batch_id == _newest_checked_batch())
+    return session.scalar(first_pool.where(Project.id.in_(topics)).order_by(Project.id).limit(1))
 
 
 def _unverified_evaluation(first_pool: Select[Any]) -> Select[Any]:
@@ -508,6 +537,8 @@ def serving_reason(
     if other_judges > 0:
         plural = "annotator" if other_judges == 1 else "annotators"
         return f"second opinion: judged by {other_judges} other {plural}"
+    if route == NEW_TOPIC:
+        return "a possible new topic: the model had no confident tag for it when it was imported"
     if route == EVALUATION:
         return (
             "an evaluation project: a share of projects is served so that the model is "

@@ -16,6 +16,7 @@ from db.models import (
     AuditEvent,
     ImportBatch,
     ModelVersion,
+    NewTopic,
     Prediction,
     Project,
     Tag,
@@ -639,6 +640,9 @@ def test_init_train_trains_the_first_version_once(
     assert after[1] == "Import batch 2 (batch.json): 2 new projects, checked with model version 1"
     assert "  likely duplicates of existing projects: 1" in after
     assert f"    copy-of-the-first ~ {demo[0]['id']}" in after
+    # nothing without a confident tag here, so nothing is recorded as a new topic
+    assert "  no confident tag (possible new topics): 0 (0.0%)" in after
+    assert count(make_session, NewTopic) == 0
 
 
 def test_init_train_on_an_empty_catalogue_trains_nothing(

@@ -29,6 +29,7 @@ EXPECTED_TABLES = {
     "import_batches",
     "leases",
     "model_versions",
+    "new_topics",
     "predictions",
     "projects",
     "resolutions",
@@ -72,7 +73,19 @@ def head_revision() -> str | None:
 
 
 # newest first; extend when adding a migration
-MIGRATIONS = ["0011", "0008", "0007", "0006", "0009", "0005", "0004", "0003", "0002", "0001"]
+MIGRATIONS = [
+    "0013",
+    "0011",
+    "0008",
+    "0007",
+    "0006",
+    "0009",
+    "0005",
+    "0004",
+    "0003",
+    "0002",
+    "0001",
+]
 
 
 def test_migrations_form_one_linear_history() -> None:

@@ -35,9 +35,7 @@ def _with_evaluation_projects(make_session: SessionFactory) -> Catalogue:
     cat = _catalogue(make_session, 6, uncertainties=[0.9, 0.8, 0.7, 0.6, 0.1, 0.2])
     with make_session.begin() as session:
         session.execute(
-            update(Project)
-            .where(Project.external_id.in_(["p4", "p5"]))
-            .values(split="eval")
+            update(Project).where(Project.external_id.in_(["p4", "p5"])).values(split="eval")
         )
     return cat
 
@@ -49,7 +47,12 @@ def test_the_evaluation_draw_is_a_fixed_hash_of_user_and_judgement_count() -> No
 
     assert [evaluation_draw(1, n) for n in range(6)] == [by_hand(1, n) for n in range(6)]
     assert [round(evaluation_draw(1, n), 3) for n in range(6)] == [
-        0.455, 0.971, 0.905, 0.092, 0.284, 0.006,
+        0.455,
+        0.971,
+        0.905,
+        0.092,
+        0.284,
+        0.006,
     ]
     assert round(random_draw(1, 0), 3) == 0.128
 
