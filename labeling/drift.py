@@ -86,6 +86,8 @@ def tag_shift(batch: dict[str, int], catalogue: dict[str, int]) -> dict[str, Any
         "distance": round(distance, 4),
         "threshold": SHIFT_THRESHOLD,
         "shifted": distance > SHIFT_THRESHOLD,
+        "batch_tags": int(p.sum()),
+        "catalogue_tags": int(q.sum()),
         "tags": moved[:EXAMPLES],
     }
 

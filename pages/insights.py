@@ -159,8 +159,21 @@ else:
         f"{new_in_import['model_version']}"
     )
     st.dataframe(drift.summary_rows(new_in_import), hide_index=True)
+    if new_in_import["tag_distribution"]["distance"] is not None:
+        st.altair_chart(charts.import_shift_chart(new_in_import), width="stretch")
+        st.caption(
+            "The tags whose share of the model's predicted tags differs most between this "
+            "import and the catalogue (orange: the import, grey: the catalogue's stored "
+            "predictions); the title gives how many predicted tags each share is taken from."
+        )
     st.caption(
         "A batch unlike the catalogue (many unseen words, a shifted tag mix, many projects with "
         "no confident tag) is where suggestions and the figures above hold least: label some "
-        "of it first. Projects with no confident tag are served early by the uncertainty order."
+        "of it first. "
+        + (
+            "Its projects with no confident tag are served to annotators before anything else."
+            if config.new_topics_first
+            else "Its projects with no confident tag wait for their turn in the serving order "
+            "(LABELLOOP_NEW_TOPICS_FIRST is off)."
+        )
     )
