@@ -37,6 +37,7 @@ from labeling.model import TagModel
 SHIFT_THRESHOLD = 0.25
 DUPLICATE_JACCARD = 0.8
 EXAMPLES = 20
+STORED_CHECK = "new_in_import"  # the key of the checks in ImportBatch.report
 
 
 class DriftError(ValueError):
@@ -198,15 +199,55 @@ def check_after_import(session: Session, batch_id: int | None) -> tuple[dict[str
 def check_import(
     make_session: SessionFactory, batch_id: int | None
 ) -> tuple[dict[str, Any] | None, str]:
-    """``check_after_import`` for a batch just imported, and its projects with no confident
-    tag remembered as possible new topics (one transaction), so that serving can offer them
-    first (LABELLOOP_NEW_TOPICS_FIRST). Insights only reads the checks, never records."""
+    """``check_after_import`` for a batch just imported (the newest when None), stored on the
+    batch with its projects with no confident tag remembered as possible new topics (one
+    transaction). Stored, because the checks read every new project through the model (about
+    half a minute for a 100,000-project import) and Insights shows them on every visit;
+    remembered, so that serving can offer the new topics first (LABELLOOP_NEW_TOPICS_FIRST)."""
     with make_session() as session:
         report, why_not = check_after_import(session, batch_id)
-    if report is not None:
-        with make_session.begin() as session:
-            remember_new_topics(session, report["batch"], report["no_confident_tag"]["project_ids"])
+        target = report["batch"] if report else batch_id or _newest_batch_id(session)
+    if target is None:
+        return report, why_not
+    with make_session.begin() as session:
+        if report is not None:
+            remember_new_topics(session, target, report["no_confident_tag"]["project_ids"])
+        _store_check(session, target, report, why_not)
     return report, why_not
+
+
+def _newest_batch_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(ImportBatch.id)))
+
+
+def _store_check(
+    session: Session, batch_id: int, report: dict[str, Any] | None, why_not: str
+) -> None:
+    """Keep the checks on the batch's report, without the full list of new-topic ids (those
+    are in new_topics), so the stored report stays as small as the printed one."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return
+    shown = None
+    if report is not None:
+        unconfident = {k: v for k, v in report["no_confident_tag"].items() if k != "project_ids"}
+        shown = {**report, "no_confident_tag": unconfident}
+    batch.report = {**(batch.report or {}), STORED_CHECK: {"report": shown, "why_not": why_not}}
+
+
+def stored_check(session: Session) -> tuple[dict[str, Any] | None, str]:
+    """The checks stored for the newest import, as (report, why there is none): what Insights
+    shows, read from one row instead of re-reading the batch through the model."""
+    batch = session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(1))
+    if batch is None:
+        return None, "no import to check"
+    stored = (batch.report or {}).get(STORED_CHECK)
+    if stored is None:
+        return None, (
+            f"import batch {batch.id} was not checked when it was imported; the Model page "
+            "checks it against the serving model on demand"
+        )
+    return stored["report"], stored["why_not"]
 
 
 def remember_new_topics(session: Session, batch_id: int, project_ids: list[int]) -> None:

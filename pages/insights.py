@@ -22,13 +22,14 @@ def catalogue_insights(database_url: str, version: insights.DataVersion) -> insi
         return insights.catalogue_insights(session, config.trust_source_tags, predictions)
 
 
-@st.cache_data(show_spinner="Checking the latest import…", max_entries=4)
+@st.cache_data(show_spinner="Reading the latest import's checks…", max_entries=4)
 def latest_import_check(
     database_url: str, version: insights.DataVersion
 ) -> tuple[dict | None, str]:
-    """Per data version, like the figures above: a new import or model version re-checks."""
+    """The checks stored when the newest batch was imported (or checked on the Model page),
+    per data version like the figures above."""
     with make_session() as session:
-        return drift.check_after_import(session, None)
+        return drift.stored_check(session)
 
 
 with make_session() as session:

@@ -218,9 +218,7 @@ def test_admin_sees_both_pages_with_a_model(
     assert insights_checks.to_dict() == checks.to_dict()  # the same checks as the Model page
     with with_users() as session:
         shift = drift.check_after_import(session, None)[0]["tag_distribution"]
-    titles = [
-        json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")
-    ]
+    titles = [json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")]
     assert (
         f"Predicted tags: this import ({shift['batch_tags']:,} on 320 projects) vs the catalogue "
         f"({shift['catalogue_tags']:,})"

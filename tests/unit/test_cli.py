@@ -23,7 +23,7 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
-from labeling import auth
+from labeling import auth, drift
 from labeling.cli import DEMO_PASSWORD, DEMO_USERS, main
 from labeling.config import Settings
 
@@ -643,6 +643,9 @@ def test_init_train_trains_the_first_version_once(
     # nothing without a confident tag here, so nothing is recorded as a new topic
     assert "  no confident tag (possible new topics): 0 (0.0%)" in after
     assert count(make_session, NewTopic) == 0
+    with make_session() as session:
+        stored, why_not = drift.stored_check(session)  # kept for Insights
+    assert (stored["batch"], stored["likely_duplicates"]["count"], why_not) == (2, 1, "")
 
 
 def test_init_train_on_an_empty_catalogue_trains_nothing(

@@ -105,8 +105,9 @@ def test_a_new_topic_someone_judged_is_not_served_first_again(
 def test_check_import_records_the_batchs_projects_with_no_confident_tag(
     make_session: SessionFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The checks themselves are drift.batch_report's (tested with a real model in test_cli);
-    here: what check_import stores from them, and that checking a batch again replaces it."""
+    """The checks themselves are drift.batch_report's (tested with a real model in test_cli
+    and the Model/Insights AppTest); here: what check_import stores from them, and that
+    checking a batch again replaces it."""
     cat = _catalogue(make_session, 3)
     with make_session.begin() as session:
         session.add(ImportBatch(id=7, filename="b.json", file_format="json"))
@@ -118,8 +119,28 @@ def test_check_import_records_the_batchs_projects_with_no_confident_tag(
     with make_session() as session:
         rows = session.execute(select(NewTopic.batch_id, NewTopic.project_id)).all()
     assert [tuple(r) for r in rows] == [(7, cat.projects["p0"])]
+    with make_session() as session:
+        # kept on the batch for Insights, without the full id list
+        assert drift.stored_check(session) == (
+            {"batch": 7, "no_confident_tag": {}},
+            "",
+        )
     monkeypatch.setattr(drift, "check_after_import", lambda session, batch_id: (None, "no model"))
     assert drift.check_import(make_session, 7) == (None, "no model")
     with make_session() as session:
         kept = session.scalars(select(NewTopic.project_id)).all()
+        assert drift.stored_check(session) == (None, "no model")
     assert kept == [cat.projects["p0"]]  # an unchecked import leaves what was recorded
+
+
+def test_an_import_never_checked_says_so(make_session: SessionFactory) -> None:
+    with make_session() as session:
+        assert drift.stored_check(session) == (None, "no import to check")
+    with make_session.begin() as session:
+        session.add(ImportBatch(id=3, filename="b.json", file_format="json", report={"a": 1}))
+    with make_session() as session:
+        assert drift.stored_check(session) == (
+            None,
+            "import batch 3 was not checked when it was imported; the Model page checks it "
+            "against the serving model on demand",
+        )
