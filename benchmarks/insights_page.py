@@ -30,9 +30,9 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import insert, select
 
 from benchmarks.common import synthetic_database
-from db.models import Annotation, Project, Resolution
-from db.session import SessionFactory
-from labeling import auth, registry
+from db.models import Annotation, ImportBatch, Project, Resolution
+from db.session import SessionFactory, engine_for, session_factory
+from labeling import auth, drift, registry
 from labeling.annotations import source_tag_sets
 from labeling.config import Settings
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, IDLE
@@ -42,7 +42,10 @@ ANNOTATORS = 8
 JUDGED = 6_000
 DAYS = 14
 # Each page's last section: once its heading is on screen, the whole page has rendered.
-PAGES = {"Model": "Compare two versions on today's labels", "Insights": "Suspected tag errors"}
+PAGES = {
+    "Model": "Compare two versions on today's labels",
+    "Insights": "What is new in the latest import",
+}
 
 
 def _judgements(make_session: SessionFactory, user_ids: list[int], rng: np.random.Generator):
@@ -112,6 +115,12 @@ def prepare(workdir: Path, size: int) -> dict[str, str]:
         with make_session.begin() as session:
             registry.queue_training(session, None)
         registry.work_once(make_session, settings)
+    make_session = session_factory(engine_for(settings.database_url))
+    with make_session() as session:
+        checked = (session.get(ImportBatch, 1).report or {}).get(drift.STORED_CHECK)
+    if checked is None:  # what the CLI and the Data page store right after an import
+        drift.check_import(make_session, None)
+    make_session.engine.dispose()
     return {
         **os.environ,
         "LABELLOOP_DATABASE_URL": settings.database_url,

@@ -102,6 +102,22 @@ class ImportBatch(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class NewTopic(Base):
+    """A project of an import batch that the serving model had no confident tag for when the
+    batch was checked (labeling.drift): a possible new topic. Kept apart from the batch's
+    report so that serving reads an indexed pair, not the report's JSON; served first when
+    LABELLOOP_NEW_TOPICS_FIRST is on."""
+
+    __tablename__ = "new_topics"
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class Project(Base):
     __tablename__ = "projects"
 

@@ -84,8 +84,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             warnings=warnings,
         )
     elapsed = time.perf_counter() - started
-    with make_session() as session:
-        new_in_import, why_not = drift.check_after_import(session, report.batch_id)
+    new_in_import, why_not = drift.check_import(make_session, report.batch_id)
     if args.json:
         checks = new_in_import if new_in_import is not None else {"not_checked": why_not}
         json.dump(

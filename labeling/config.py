@@ -30,6 +30,8 @@ class Settings:
     strategy: str = "auto"
     mix_share: float = 0.2
     mix_with: str = "uncertainty"
+    eval_serve_share: float = 0.1
+    new_topics_first: bool = True
     min_positives: int = 5
     training_stale_seconds: int = 600
     overlap_share: float = 0.2
@@ -122,6 +124,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         strategy=env.get("LABELLOOP_STRATEGY") or "auto",
         mix_share=_share(env, "LABELLOOP_MIX_SHARE", 0.2),
         mix_with=_choice(env, "LABELLOOP_MIX_WITH", ("uncertainty", "random"), "uncertainty"),
+        eval_serve_share=_share(env, "LABELLOOP_EVAL_SERVE_SHARE", 0.1),
+        new_topics_first=_bool(env, "LABELLOOP_NEW_TOPICS_FIRST", True),
         min_positives=_positive_int(env, "LABELLOOP_MIN_POSITIVES", 5),
         training_stale_seconds=_positive_int(env, "LABELLOOP_TRAINING_STALE_SECONDS", 600),
         overlap_share=_share(env, "LABELLOOP_OVERLAP_SHARE", 0.2),

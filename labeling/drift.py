@@ -9,7 +9,8 @@ Four checks, against the serving model version:
   its share among the stored predictions of the catalogue, as a Jensen-Shannon distance
   (base 2, 0 = identical, 1 = disjoint); above ``SHIFT_THRESHOLD`` the batch is called shifted;
 - projects with no confident tag (no probability reaches its tag's threshold): possible new
-  topics, served to annotators through the usual uncertainty order;
+  topics, remembered after an import (``check_import``) and served to annotators before
+  anything else when LABELLOOP_NEW_TOPICS_FIRST is on;
 - likely duplicates of existing projects: same title after normalising case and punctuation
   and near-identical descriptions (word-set Jaccard at least ``DUPLICATE_JACCARD``).
 """
@@ -21,10 +22,11 @@ from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import jensenshannon
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from db.models import ImportBatch, ModelVersion, Project
+from db.models import ImportBatch, ModelVersion, NewTopic, Project
+from db.session import SessionFactory
 from labeling.baseline import words
 from labeling.features import project_text
 from labeling.model import TagModel
@@ -35,6 +37,7 @@ from labeling.model import TagModel
 SHIFT_THRESHOLD = 0.25
 DUPLICATE_JACCARD = 0.8
 EXAMPLES = 20
+STORED_CHECK = "new_in_import"  # the key of the checks in ImportBatch.report
 
 
 class DriftError(ValueError):
@@ -84,6 +87,8 @@ def tag_shift(batch: dict[str, int], catalogue: dict[str, int]) -> dict[str, Any
         "distance": round(distance, 4),
         "threshold": SHIFT_THRESHOLD,
         "shifted": distance > SHIFT_THRESHOLD,
+        "batch_tags": int(p.sum()),
+        "catalogue_tags": int(q.sum()),
         "tags": moved[:EXAMPLES],
     }
 
@@ -121,6 +126,7 @@ def batch_report(
         )
     rows = session.execute(
         select(
+            Project.id,
             Project.external_id,
             Project.title,
             Project.description,
@@ -128,8 +134,11 @@ def batch_report(
             Project.split,
         )
     ).all()
-    new = [(r[0], r[1], r[2]) for r in rows if r[3] == batch_id]
-    existing = [(r[0], r[1], r[2]) for r in rows if r[3] != batch_id]
+    new_rows = [r for r in rows if r.imported_in_id == batch_id]
+    new = [(r.external_id, r.title, r.description) for r in new_rows]
+    existing = [
+        (r.external_id, r.title, r.description) for r in rows if r.imported_in_id != batch_id
+    ]
     if not new:
         raise DriftError(f"import batch {batch_id} added no project (all were already known)")
     title_repeats = model.params.features.title_repeats
@@ -138,11 +147,16 @@ def batch_report(
     decisions = model.decide(probabilities)
     confident = (probabilities >= model.thresholds_[None, :]).any(axis=1)
     vocabulary = _word_vocabulary(model)
-    reference = [project_text(r[1], r[2], 1) for r in rows if r[4] == "eval" and r[3] != batch_id]
+    reference = [
+        project_text(r.title, r.description, 1)
+        for r in rows
+        if r.split == "eval" and r.imported_in_id != batch_id
+    ]
     predicted = dict(zip(model.tags, (int(n) for n in decisions.sum(0)), strict=True))
     catalogue = (version.metrics or {}).get("predictions", {}).get("predicted_per_tag", {})
     duplicates = likely_duplicates(new, existing)
-    unconfident = [new[i][0] for i in np.flatnonzero(~confident)]
+    unconfident_rows = [new_rows[i] for i in np.flatnonzero(~confident)]
+    unconfident = [r.external_id for r in unconfident_rows]
     return {
         "batch": batch.id,
         "file": batch.filename,
@@ -157,6 +171,7 @@ def batch_report(
             "count": len(unconfident),
             "share": round(len(unconfident) / len(new), 4),
             "examples": unconfident[:EXAMPLES],
+            "project_ids": [r.id for r in unconfident_rows],
         },
         "likely_duplicates": {"count": len(duplicates), "pairs": duplicates[:EXAMPLES]},
     }
@@ -179,6 +194,69 @@ def check_after_import(session: Session, batch_id: int | None) -> tuple[dict[str
         return None, str(error)
     except OSError as error:
         return None, f"the serving model's file could not be read ({error.strerror})"
+
+
+def check_import(
+    make_session: SessionFactory, batch_id: int | None
+) -> tuple[dict[str, Any] | None, str]:
+    """``check_after_import`` for a batch just imported (the newest when None), stored on the
+    batch with its projects with no confident tag remembered as possible new topics (one
+    transaction). Stored, because the checks read every new project through the model (about
+    half a minute for a 100,000-project import) and Insights shows them on every visit;
+    remembered, so that serving can offer the new topics first (LABELLOOP_NEW_TOPICS_FIRST)."""
+    with make_session() as session:
+        report, why_not = check_after_import(session, batch_id)
+        target = report["batch"] if report else batch_id or _newest_batch_id(session)
+    if target is None:
+        return report, why_not
+    with make_session.begin() as session:
+        if report is not None:
+            remember_new_topics(session, target, report["no_confident_tag"]["project_ids"])
+        _store_check(session, target, report, why_not)
+    return report, why_not
+
+
+def _newest_batch_id(session: Session) -> int | None:
+    return session.scalar(select(func.max(ImportBatch.id)))
+
+
+def _store_check(
+    session: Session, batch_id: int, report: dict[str, Any] | None, why_not: str
+) -> None:
+    """Keep the checks on the batch's report, without the full list of new-topic ids (those
+    are in new_topics), so the stored report stays as small as the printed one."""
+    batch = session.get(ImportBatch, batch_id)
+    if batch is None:
+        return
+    shown = None
+    if report is not None:
+        unconfident = {k: v for k, v in report["no_confident_tag"].items() if k != "project_ids"}
+        shown = {**report, "no_confident_tag": unconfident}
+    batch.report = {**(batch.report or {}), STORED_CHECK: {"report": shown, "why_not": why_not}}
+
+
+def stored_check(session: Session) -> tuple[dict[str, Any] | None, str]:
+    """The checks stored for the newest import, as (report, why there is none): what Insights
+    shows, read from one row instead of re-reading the batch through the model."""
+    batch = session.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(1))
+    if batch is None:
+        return None, "no import to check"
+    stored = (batch.report or {}).get(STORED_CHECK)
+    if stored is None:
+        return None, (
+            f"import batch {batch.id} was not checked when it was imported; the Model page "
+            "checks it against the serving model on demand"
+        )
+    return stored["report"], stored["why_not"]
+
+
+def remember_new_topics(session: Session, batch_id: int, project_ids: list[int]) -> None:
+    """Store the batch's possible new topics, replacing an earlier check of the same batch."""
+    session.execute(delete(NewTopic).where(NewTopic.batch_id == batch_id))
+    if project_ids:
+        session.execute(
+            insert(NewTopic), [{"batch_id": batch_id, "project_id": p} for p in project_ids]
+        )
 
 
 def report_text(report: dict[str, Any]) -> str:

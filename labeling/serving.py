@@ -33,8 +33,10 @@ from db.models import (
     Annotation,
     Lease,
     ModelVersion,
+    NewTopic,
     Prediction,
     Project,
+    Resolution,
     SourceTag,
     Tag,
     utcnow,
@@ -51,7 +53,10 @@ SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
 DEFAULT_OVERLAP_SHARE = 0.2
 DEFAULT_OVERLAP_K = 2
 DEFAULT_LEASE_MINUTES = 10
+DEFAULT_EVAL_SERVE_SHARE = 0.1
 UNCERTAINTY = "uncertainty"
+EVALUATION = "evaluation"
+NEW_TOPIC = "new_topic"
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
 
@@ -111,6 +116,8 @@ class _ServingPolicy:
     strategy: str
     mix_share: float
     mix_with: str
+    eval_serve_share: float
+    new_topics_first: bool
 
     @classmethod
     def of(cls, settings_like: Any) -> _ServingPolicy:
@@ -121,6 +128,10 @@ class _ServingPolicy:
             strategy=serving_strategy_name(str(getattr(settings_like, "strategy", AUTO))),
             mix_share=float(getattr(settings_like, "mix_share", DEFAULT_MIX_SHARE)),
             mix_with=str(getattr(settings_like, "mix_with", DEFAULT_MIX_WITH)),
+            eval_serve_share=float(
+                getattr(settings_like, "eval_serve_share", DEFAULT_EVAL_SERVE_SHARE)
+            ),
+            new_topics_first=bool(getattr(settings_like, "new_topics_first", True)),
         )
 
 
@@ -149,6 +160,16 @@ def mix_draw(user_id: int, judgement_count: int) -> float:
 def random_draw(user_id: int, judgement_count: int) -> float:
     """Where in the catalogue a random pick starts looking, per user and judgement."""
     return _unit_hash(f"random:{user_id}:{judgement_count}")
+
+
+def evaluation_draw(user_id: int, judgement_count: int) -> float:
+    """The user's n-th draw for the evaluation share, independent of the other draws."""
+    return _unit_hash(f"evaluation:{user_id}:{judgement_count}")
+
+
+def wants_evaluation(policy: _ServingPolicy, user_id: int, judgement_count: int) -> bool:
+    """Whether this first-opinion request goes to a not-yet-verified evaluation project."""
+    return evaluation_draw(user_id, judgement_count) < policy.eval_serve_share
 
 
 def serving_route(policy: _ServingPolicy, user_id: int, judgement_count: int) -> str:
@@ -191,8 +212,12 @@ def serve_next(
         judged = session.scalar(select(func.count()).where(Annotation.user_id == user_id)) or 0
         route = serving_route(policy, user_id, judged)
         project_id = _held_project(session, user_id, now)
-        if project_id is None:
-            project_id = _choose_project(session, user_id, version, policy, now, judged, route)
+        if project_id is not None:
+            route = _held_route(session, project_id, policy, user_id, judged, route)
+        else:
+            project_id, route = _choose_project(
+                session, user_id, version, policy, now, judged, route
+            )
         if project_id is None:
             return None
         _take_lease(session, project_id, user_id, now + timedelta(minutes=policy.lease_minutes))
@@ -215,6 +240,25 @@ def _held_project(session: Session, user_id: int, now: datetime) -> int | None:
         .order_by(Lease.created_at.desc(), Lease.id.desc())
         .limit(1)
     )
+
+
+def _held_route(
+    session: Session, project_id: int, policy: _ServingPolicy, user_id: int, judged: int, route: str
+) -> str:
+    """The route a reload shows for a held project: the same draws as when it was chosen, so
+    an evaluation pick keeps its reason (a fallback pick that is no evaluation project keeps
+    the ordinary one), and so does a new topic."""
+    if policy.new_topics_first and session.scalar(
+        select(NewTopic.project_id).where(
+            NewTopic.batch_id == _newest_checked_batch(), NewTopic.project_id == project_id
+        )
+    ):
+        return NEW_TOPIC
+    if wants_evaluation(policy, user_id, judged):
+        project = session.get(Project, project_id)
+        if project is not None and project.split == "eval":
+            return EVALUATION
+    return route
 
 
 def _judge_counts() -> Any:
@@ -263,25 +307,58 @@ def _choose_project(
     now: datetime,
     judged: int,
     route: str,
-) -> int | None:
+) -> tuple[int | None, str]:
     """Draw first or second opinion; if the drawn pool is empty, fall back to the other one
-    (when overlap is switched on at all) so that the annotator is not left idle."""
+    (when overlap is switched on at all) so that the annotator is not left idle. Returns the
+    project and the route that chose it: a first opinion goes to a possible new topic of the
+    latest checked import while one is left (``NEW_TOPIC``, when new topics come first),
+    else to an unverified evaluation project when the evaluation draw says so and one is
+    left (``EVALUATION``), else by the route's order."""
     primary, overlap = _pools(user_id, policy, now)
     if policy.overlap_share <= 0:
         order = [primary]
     else:
         wants_overlap = overlap_draw(user_id, judged) < policy.overlap_share
         order = [overlap, primary] if wants_overlap else [primary, overlap]
+    draw = random_draw(user_id, judged)
     for pool in order:
         if pool is overlap:
             project_id = _most_uncertain(session, pool, version, small_pool=True)
         else:
-            project_id = _first_by_route(
-                session, pool, version, route, random_draw(user_id, judged)
-            )
+            if policy.new_topics_first:
+                project_id = _first_new_topic(session, pool)
+                if project_id is not None:
+                    return project_id, NEW_TOPIC
+            if wants_evaluation(policy, user_id, judged):
+                project_id = _random_pick(session, _unverified_evaluation(pool), draw)
+                if project_id is not None:
+                    return project_id, EVALUATION
+            project_id = _first_by_route(session, pool, version, route, draw)
         if project_id is not None:
-            return project_id
-    return None
+            return project_id, route
+    return None, route
+
+
+def _newest_checked_batch() -> Any:
+    """The newest import batch whose checks recorded possible new topics."""
+    return select(func.max(NewTopic.batch_id)).scalar_subquery()
+
+
+def _first_new_topic(session: Session, first_pool: Select[Any]) -> int | None:
+    """The first (in import order) pool project among the newest checked import's possible
+    new topics: the projects the model knows least about, so their labels teach it most and
+    their tags are the likeliest to be missing."""
+    topics = select(NewTopic.project_id).where(NewTopic.batch_id == _newest_checked_batch())
+    return session.scalar(first_pool.where(Project.id.in_(topics)).order_by(Project.id).limit(1))
+
+
+def _unverified_evaluation(first_pool: Select[Any]) -> Select[Any]:
+    """The first-opinion pool's evaluation projects that no reviewer resolved either: each
+    judgement of one adds a project to the verified evaluation set. Picked at random, not by
+    uncertainty, so that the verified set stays a fair sample of the evaluation split and
+    its figures estimate the whole split's rather than the hardest projects'."""
+    resolved = exists().where(Resolution.project_id == Project.id)
+    return first_pool.where(Project.split == "eval", ~resolved)
 
 
 def _first_by_route(
@@ -461,6 +538,13 @@ def serving_reason(
     if other_judges > 0:
         plural = "annotator" if other_judges == 1 else "annotators"
         return f"second opinion: judged by {other_judges} other {plural}"
+    if route == NEW_TOPIC:
+        return "a possible new topic: the model had no confident tag for it when it was imported"
+    if route == EVALUATION:
+        return (
+            "an evaluation project: a share of projects is served so that the model is "
+            "checked against labels people gave"
+        )
     if not has_model:
         return "served in random order: no model yet"
     if suspicions and (suspicions.get("wrong") or suspicions.get("missing")):

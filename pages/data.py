@@ -104,8 +104,7 @@ if catalogue_file is not None:
                 st.text(f"{title}: {len(rows):,}")
                 st.dataframe(pd.DataFrame(rows), hide_index=True)
             st.subheader("What is new in this import")
-            with database()() as session:
-                new_in_import, why_not = drift.check_after_import(session, report.batch_id)
+            new_in_import, why_not = drift.check_import(database(), report.batch_id)
             if new_in_import is None:
                 st.caption(f"Not checked: {escape_markdown(why_not)}.")
             else:

@@ -22,13 +22,14 @@ def catalogue_insights(database_url: str, version: insights.DataVersion) -> insi
         return insights.catalogue_insights(session, config.trust_source_tags, predictions)
 
 
-@st.cache_data(show_spinner="Checking the latest import…", max_entries=4)
+@st.cache_data(show_spinner="Reading the latest import's checks…", max_entries=4)
 def latest_import_check(
     database_url: str, version: insights.DataVersion
 ) -> tuple[dict | None, str]:
-    """Per data version, like the figures above: a new import or model version re-checks."""
+    """The checks stored when the newest batch was imported (or checked on the Model page),
+    per data version like the figures above."""
     with make_session() as session:
-        return drift.check_after_import(session, None)
+        return drift.stored_check(session)
 
 
 with make_session() as session:
@@ -159,8 +160,21 @@ else:
         f"{new_in_import['model_version']}"
     )
     st.dataframe(drift.summary_rows(new_in_import), hide_index=True)
+    if new_in_import["tag_distribution"]["distance"] is not None:
+        st.altair_chart(charts.import_shift_chart(new_in_import), width="stretch")
+        st.caption(
+            "The tags whose share of the model's predicted tags differs most between this "
+            "import and the catalogue (orange: the import, grey: the catalogue's stored "
+            "predictions); the title gives how many predicted tags each share is taken from."
+        )
     st.caption(
         "A batch unlike the catalogue (many unseen words, a shifted tag mix, many projects with "
         "no confident tag) is where suggestions and the figures above hold least: label some "
-        "of it first. Projects with no confident tag are served early by the uncertainty order."
+        "of it first. "
+        + (
+            "Its projects with no confident tag are served to annotators before anything else."
+            if config.new_topics_first
+            else "Its projects with no confident tag wait for their turn in the serving order "
+            "(LABELLOOP_NEW_TOPICS_FIRST is off)."
+        )
     )

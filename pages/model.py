@@ -232,24 +232,21 @@ else:
 
 st.subheader("What is new in the latest import")
 if st.button("Check the latest import against the model"):
-    try:
-        with make_session() as session:
-            report = drift.batch_report(
-                session, None, registry.load_artifact(current.artifact_path or ""), current
-            )
-    except (drift.DriftError, OSError) as error:
-        st.error(escape_markdown(str(error)))
+    report, why_not = drift.check_import(make_session, None)
+    if report is None:
+        st.error(escape_markdown(why_not))
     else:
         st.text(
             f"Import batch {report['batch']} ({report['file']}): {report['projects']:,} new "
-            f"projects, checked with v{current.id}"
+            f"projects, checked with v{report['model_version']}"
         )
         st.dataframe(drift.summary_rows(report), hide_index=True)
         st.caption(
             "A batch unlike the catalogue (many unseen words, a shifted tag mix, many projects "
             "without a confident tag) is where the model's figures above hold least; label "
-            "some of it before trusting its suggestions. Full lists: python -m labeling drift "
-            "--json."
+            "some of it before trusting its suggestions. The checks are kept for Insights, and "
+            "the projects without a confident tag go to annotators first while "
+            "LABELLOOP_NEW_TOPICS_FIRST is on. Full lists: python -m labeling drift --json."
         )
 
 st.subheader("Learning curve of the latest simulation")

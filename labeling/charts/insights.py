@@ -1,6 +1,9 @@
-"""Insights charts: labelling progress, throughput, tag coverage and suspected tag errors."""
+"""Insights charts: labelling progress, throughput, tag coverage, suspected tag errors and what
+is new in the latest import."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -21,6 +24,7 @@ ACTIVITY_COLOURS: dict[str, str] = dict(
         strict=True,
     )
 )
+IMPORT_COLOURS = {"this import": "#ff7f0e", "the catalogue": "#9e9e9e"}
 SUSPICION_COLOURS = {"probably missing": "#ff7f0e", "probably wrong": "#d62728"}
 UNKNOWN_STATUS_COLOUR = "#7f7f7f"
 
@@ -273,4 +277,42 @@ def suspected_chart(suspected: pd.DataFrame) -> alt.Chart:
             ],
         )
         .properties(title="Suspected tag errors per tag", height=rows_height(len(order), 20))
+    )
+
+
+def import_shift_chart(report: dict[str, Any], top: int = 10) -> alt.Chart:
+    """The tags whose share of the model's predicted tags moved most between the import
+    (labeling.drift.batch_report) and the catalogue, side by side, with each side's n in the
+    title: a share of 30% means little when it is 3 of 10 predicted tags."""
+    shift = report["tag_distribution"]
+    moved = shift["tags"][:top]
+    order = [row["tag"] for row in moved]
+    frame = pd.DataFrame(
+        [
+            {"tag": row["tag"], "side": side, "share": row[key]}
+            for row in moved
+            for side, key in (("this import", "batch_share"), ("the catalogue", "catalogue_share"))
+        ],
+        columns=["tag", "side", "share"],
+    )
+    sides = list(IMPORT_COLOURS)
+    title = (
+        f"Predicted tags: this import ({shift['batch_tags']:,} on {report['projects']:,} "
+        f"projects) vs the catalogue ({shift['catalogue_tags']:,})"
+    )
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", title="Share of predicted tags", axis=alt.Axis(format="%")),
+            y=alt.Y("tag:N", sort=order, title="Tag", axis=TAG_AXIS),
+            yOffset=alt.YOffset("side:N", sort=sides),
+            color=alt.Color("side:N", scale=_scale(IMPORT_COLOURS, sides), sort=sides, title=""),
+            tooltip=[
+                alt.Tooltip("tag:N", title="Tag"),
+                alt.Tooltip("side:N", title="Among"),
+                alt.Tooltip("share:Q", title="Share of predicted tags", format=".1%"),
+            ],
+        )
+        .properties(title=title, height=rows_height(len(order), 18))
     )

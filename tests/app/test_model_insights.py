@@ -3,6 +3,7 @@ database shows, the numbers a trained model puts in their tables, and the Retrai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.models import AuditEvent, ModelVersion, Prediction, User
 from db.session import SessionFactory
-from labeling import assessment, insights, io, metrics, promotion, registry
+from labeling import assessment, drift, insights, io, metrics, promotion, registry
 from labeling.config import load_settings
 from labeling.synthetic import DEMO_DIR
 from labeling.text import escape_markdown
@@ -215,6 +216,14 @@ def test_admin_sees_both_pages_with_a_model(
         d.value for d in at.dataframe if list(d.value.columns) == ["Check", "Finding"]
     ).set_index("Check")["Finding"]
     assert insights_checks.to_dict() == checks.to_dict()  # the same checks as the Model page
+    with with_users() as session:
+        shift = drift.check_after_import(session, None)[0]["tag_distribution"]
+    titles = [json.loads(chart.proto.spec).get("title") for chart in at.get("vega_lite_chart")]
+    assert (
+        f"Predicted tags: this import ({shift['batch_tags']:,} on 320 projects) vs the catalogue "
+        f"({shift['catalogue_tags']:,})"
+    ) in titles
+    assert shift["batch_tags"] > 0 and shift["catalogue_tags"] > 0
 
 
 def test_insights_shows_the_agreement_summary(

@@ -170,3 +170,31 @@ def test_suspected_chart_stacks_missing_and_wrong_most_suspected_first() -> None
         ("audio", "probably wrong"): 0,
     }
     assert list(_tooltips(encoding)) == ["tag", "probably_missing", "probably_wrong"]
+
+
+def test_import_shift_chart_pairs_the_shares_most_moved_first_with_each_sides_n() -> None:
+    report = {
+        "projects": 12,
+        "tag_distribution": {
+            "batch_tags": 20,
+            "catalogue_tags": 1500,
+            "tags": [
+                {"tag": "nlp", "batch_share": 0.5, "catalogue_share": 0.1},
+                {"tag": "vision", "batch_share": 0.05, "catalogue_share": 0.3},
+                {"tag": "audio", "batch_share": 0.1, "catalogue_share": 0.12},
+            ],
+        },
+    }
+    spec = charts.import_shift_chart(report, top=2).to_dict()
+    assert (
+        spec["title"] == "Predicted tags: this import (20 on 12 projects) vs the catalogue (1,500)"
+    )
+    assert spec["encoding"]["y"]["sort"] == ["nlp", "vision"]
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["this import", "the catalogue"]
+    rows = {(r["tag"], r["side"]): r["share"] for r in _rows(spec, spec)}
+    assert rows == {
+        ("nlp", "this import"): 0.5,
+        ("nlp", "the catalogue"): 0.1,
+        ("vision", "this import"): 0.05,
+        ("vision", "the catalogue"): 0.3,
+    }

@@ -16,13 +16,14 @@ from db.models import (
     AuditEvent,
     ImportBatch,
     ModelVersion,
+    NewTopic,
     Prediction,
     Project,
     Tag,
     User,
 )
 from db.session import SessionFactory
-from labeling import auth
+from labeling import auth, drift
 from labeling.cli import DEMO_PASSWORD, DEMO_USERS, main
 from labeling.config import Settings
 
@@ -639,6 +640,12 @@ def test_init_train_trains_the_first_version_once(
     assert after[1] == "Import batch 2 (batch.json): 2 new projects, checked with model version 1"
     assert "  likely duplicates of existing projects: 1" in after
     assert f"    copy-of-the-first ~ {demo[0]['id']}" in after
+    # nothing without a confident tag here, so nothing is recorded as a new topic
+    assert "  no confident tag (possible new topics): 0 (0.0%)" in after
+    assert count(make_session, NewTopic) == 0
+    with make_session() as session:
+        stored, why_not = drift.stored_check(session)  # kept for Insights
+    assert (stored["batch"], stored["likely_duplicates"]["count"], why_not) == (2, 1, "")
 
 
 def test_init_train_on_an_empty_catalogue_trains_nothing(

@@ -40,3 +40,8 @@ def test_likely_duplicates_need_the_same_title_and_a_near_identical_description(
         ("new-3", "Brand new", "fast object detection in one stage on gpus"),
     ]
     assert drift.likely_duplicates(new, existing) == [("new-1", "old-1")]
+
+
+def test_tag_shift_gives_the_number_of_predicted_tags_on_each_side() -> None:
+    shift = drift.tag_shift({"nlp": 3, "vision": 1}, {"nlp": 10, "audio": 30})
+    assert (shift["batch_tags"], shift["catalogue_tags"]) == (4, 40)

@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "import_batches",
     "leases",
     "model_versions",
+    "new_topics",
     "predicted_tags",
     "predictions",
     "project_states",
@@ -76,6 +77,7 @@ def head_revision() -> str | None:
 
 # newest first; extend when adding a migration
 MIGRATIONS = [
+    "0013",
     "0012",
     "0011",
     "0008",
