@@ -137,6 +137,12 @@ def test_large_training_sets_drop_character_ngrams() -> None:
     tags = sorted({t for p in projects for t in p["tags"]})
     model = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_projects=30))
     assert model.params.features.char_ngrams is False
+    # projects x trainable tags: at the limit character n-grams stay, one cell past it they go
+    cells = 40 * len(fit_tag_model(texts, labels, tags, ModelParams()).tags)
+    at = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_cells=cells))
+    past = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_cells=cells - 1))
+    assert at.params.features.char_ngrams is True
+    assert past.params.features.char_ngrams is False
 
 
 def test_suggestion_line_lists_suggested_then_closest_misses() -> None:
