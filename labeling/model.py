@@ -441,6 +441,13 @@ def _fit_with_shared_cross_fit(
     return model, CrossFit(probabilities, fold_thresholds, fold_average)
 
 
+# The fold models' iterative solves stop at a relative residual of 1e-3 instead of 1e-4: on
+# 10,667 of the generated 20,000 x 400-tag catalogue's projects that is 10 iterations instead
+# of 14, and held-out scores move by at most 0.003 (on a -1..1 target scale); the final
+# model keeps 1e-4.
+FOLD_TOL = 1e-3
+
+
 def ridge_fold_scores(
     X: Any, Y: np.ndarray, params: ModelParams
 ) -> tuple[np.ndarray, np.ndarray, Ridge]:
@@ -452,7 +459,7 @@ def ridge_fold_scores(
     splitter = KFold(n_splits=params.cv_folds, shuffle=True, random_state=params.seed)
     coefficients, intercepts = [], []
     for fold, (fit_rows, held_rows) in enumerate(splitter.split(np.arange(Y.shape[0]))):
-        estimator = fit_ridge(X[fit_rows], 2.0 * Y[fit_rows] - 1.0, params.alpha)
+        estimator = fit_ridge(X[fit_rows], 2.0 * Y[fit_rows] - 1.0, params.alpha, FOLD_TOL)
         scores[held_rows] = _raw_scores(estimator, X[held_rows])
         fold_of[held_rows] = fold
         coefficients.append(estimator.coef_)

@@ -150,26 +150,36 @@ def block_conjugate_gradient(
     precondition = preconditioner or (lambda R: R)
     solution = np.zeros_like(B) if initial is None else initial.copy()
     residual = B.copy() if initial is None else B - operator(initial)
-    preconditioned = precondition(residual)
-    direction = preconditioned.copy()
-    inner = (residual * preconditioned).sum(axis=0)
     limit = tol**2 * (B**2).sum(axis=0)
-    norms = (residual**2).sum(axis=0)
+    # the unfinished columns, compacted: a column that converges is written to ``solution``
+    # and dropped, so every iteration works on contiguous arrays of the unfinished ones
+    # (indexing the unfinished columns out of full arrays copied them several times per
+    # iteration: a third of a 20,000 x 400-tag fold fit)
+    columns = np.flatnonzero((residual**2).sum(axis=0) > limit)
+    x, r, limit = solution[:, columns], residual[:, columns], limit[columns]
+    preconditioned = precondition(r)
+    direction = preconditioned.copy()
+    inner = (r * preconditioned).sum(axis=0)
     for _ in range(max_iter):
-        unfinished = np.flatnonzero(norms > limit)
-        if not len(unfinished):
+        if not len(columns):
             break
-        # a slice while every column is unfinished: views, not copies of (n x tags) blocks
-        active: slice | np.ndarray = slice(None) if len(unfinished) == B.shape[1] else unfinished
-        product = operator(direction[:, active])
-        step = inner[active] / (direction[:, active] * product).sum(axis=0)
-        solution[:, active] += step * direction[:, active]
-        residual[:, active] -= step * product
-        norms[active] = (residual[:, active] ** 2).sum(axis=0)
-        preconditioned = precondition(residual[:, active])
-        updated = (residual[:, active] * preconditioned).sum(axis=0)
-        direction[:, active] = preconditioned + (updated / inner[active]) * direction[:, active]
-        inner[active] = updated
+        product = operator(direction)
+        step = inner / (direction * product).sum(axis=0)
+        x += step * direction
+        r -= step * product
+        done = (r**2).sum(axis=0) <= limit
+        if done.any():
+            solution[:, columns[done]] = x[:, done]
+            keep = ~done
+            columns, x, r, limit = columns[keep], x[:, keep], r[:, keep], limit[keep]
+            direction, inner = direction[:, keep], inner[keep]
+            if not len(columns):
+                break
+        preconditioned = precondition(r)
+        updated = (r * preconditioned).sum(axis=0)
+        direction = preconditioned + (updated / inner) * direction
+        inner = updated
+    solution[:, columns] = x
     return solution
 
 
