@@ -141,7 +141,7 @@ def test_a_failed_training_keeps_the_previous_version_serving(
     def broken(*args: object, **kwargs: object) -> None:
         raise MemoryError("out of memory while fitting")
 
-    monkeypatch.setattr(registry, "fit_tag_model", broken)
+    monkeypatch.setattr(registry, "fit_tag_model_and_cross_fit", broken)
     failed = _train(demo_db, settings)
     assert failed.status == "failed"
     assert failed.error == "MemoryError: out of memory while fitting"
