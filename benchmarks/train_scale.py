@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import resource
 import subprocess
@@ -64,6 +65,7 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
             settings, make_session = many_tag_database(Path(workdir), size, n_tags)
         stages: list[tuple[str, float]] = []
         profiler = cProfile.Profile() if profile_to else None
+        cpu_started = _cpu_seconds()
         started = time.perf_counter()
         with make_session.begin() as session:
             version_id = registry.queue_training(session, None).id
@@ -76,6 +78,7 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
 
         registry.work_once(make_session, settings, mark)
         total = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_started
         if profiler and profile_to:
             profiler.disable()
             profiler.dump_stats(str(profile_to))
@@ -94,6 +97,8 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
         "status": status,
         "error": error,
         "train_and_score_seconds": round(total, 2),
+        "cpu_seconds": round(cpu, 2),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "stage_seconds": {
             name: round(marks[i + 1][1] - at, 2) for i, (name, at) in enumerate(marks[:-1])
         },
@@ -102,6 +107,13 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
         "macro_f1_eval_split": overall.get("macro_f1"),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def _cpu_seconds() -> float:
+    """This process's user + system time, BLAS threads included: on a machine shared with other
+    jobs the wall time grows with their load, the CPU time much less."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def print_profile(path: Path, top: int = 25) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,8 +36,10 @@ class Rules:
     phrases: dict[tuple[str, ...], frozenset[str]]
     ancestors: dict[str, frozenset[str]]
 
-    @property
+    @cached_property
     def longest(self) -> int:
+        """Words in the longest phrase; cached, since every word of every text asks (as a
+        plain property it took 83 s of a 20,000 x 400-tag training, issue 16's profile)."""
         return max((len(p) for p in self.phrases), default=0)
 
 

@@ -23,8 +23,10 @@ from db.models import Project, Tag, TagParent
 from labeling.config import Settings
 from labeling.corpus import load_corpus
 from labeling.model import (
+    CrossFit,
     ModelParams,
     TagModel,
+    calibrated,
     cross_fitted_probabilities,
     fit_tag_model,
     fold_scores,
@@ -180,6 +182,28 @@ def reference_out_of_fold(
     X = reference.transform(texts)
     scores, fold_of = fold_scores(X, Y, reference.params, folds, seed)
     return cross_fitted_probabilities(scores, Y, fold_of, reference.calibration_ is not None)
+
+
+def cross_fit_out_of_fold(
+    model: TagModel, cross_fit: CrossFit, trained: np.ndarray, other_features: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold (probabilities, thresholds), both (n x tags), for n labelled projects of a
+    large training from its own cross-validation, with nothing fitted again (issue 16):
+    where ``trained`` (n booleans) is set, the project's cross-fitted values, in order; the
+    others (the evaluation split, ``other_features`` in order) were seen by no fold model,
+    so the fold models' average scores them, calibrated and thresholded as the model is
+    (both tuned on those folds' scores, hence on the same scale)."""
+    probabilities = np.empty((len(trained), len(model.tags)))
+    thresholds = np.empty_like(probabilities)
+    probabilities[trained] = cross_fit.probabilities
+    thresholds[trained] = cross_fit.thresholds
+    if not trained.all():
+        scores = np.asarray(cross_fit.fold_average.predict(other_features), dtype=np.float64)
+        probabilities[~trained] = calibrated(
+            scores.reshape(-1, len(model.tags)), model.calibration_
+        )
+        thresholds[~trained] = model.thresholds_
+    return probabilities, thresholds
 
 
 def implied_parents(

@@ -33,7 +33,14 @@ from db.session import SessionFactory, make_private_dir
 from labeling import assessment, audit, label_errors, promotion
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
-from labeling.model import ModelParams, TagModel, evaluate, fit_tag_model, label_matrix
+from labeling.model import (
+    CrossFit,
+    ModelParams,
+    TagModel,
+    evaluate,
+    fit_tag_model_and_cross_fit,
+    label_matrix,
+)
 from labeling.project_state import drop_predicted_tags, store_predicted_tags
 from labeling.strategies import (
     AUTO,
@@ -284,12 +291,17 @@ def train_version(
             corpus = load_corpus(session, settings.trust_source_tags, params.features.title_repeats)
             candidate_tags = _active_tag_names(session)
             parents = label_errors.taxonomy_parents(session)
-        model, evaluation, snapshot = _fit_and_evaluate(corpus, candidate_tags, params, report)
+        model, cross_fit, evaluation, snapshot = _fit_and_evaluate(
+            corpus, candidate_tags, params, report
+        )
         report("scoring every project", 85)
-        probabilities = model.predict_proba_texts(corpus.texts)
+        features = model.transform(corpus.texts)
+        probabilities = model.predict_proba(features)
         scores = _scores(settings, model, probabilities)
         errors = (
-            _label_errors_by_row(corpus, model, report, parents) if settings.label_errors else {}
+            _label_errors_by_row(corpus, model, report, parents, (cross_fit, features))
+            if settings.label_errors
+            else {}
         )
         report("assessing", 92)
         assessed = assessment.assess_new_version(
@@ -329,7 +341,7 @@ def _fit_and_evaluate(
     candidate_tags: list[str],
     params: ModelParams,
     report: Callable[[str, float], None],
-) -> tuple[TagModel, dict[str, Any], dict[str, Any]]:
+) -> tuple[TagModel, CrossFit | None, dict[str, Any], dict[str, Any]]:
     train = [
         i
         for i, (s, y) in enumerate(zip(corpus.splits, corpus.labels, strict=True))
@@ -347,7 +359,7 @@ def _fit_and_evaluate(
     def fit_progress(stage: str, fraction: float) -> None:
         report(stage, 10 + 60 * fraction)
 
-    model = fit_tag_model(
+    model, cross_fit = fit_tag_model_and_cross_fit(
         [corpus.texts[i] for i in train],
         [corpus.labels[i] for i in train],  # type: ignore[misc]
         candidate_tags,
@@ -362,7 +374,7 @@ def _fit_and_evaluate(
     else:
         evaluation = {"overall": {"projects": 0}, "per_class": {}}
     evaluation["not_enough_data"] = model.not_enough_data
-    return model, evaluation, snapshot
+    return model, cross_fit, evaluation, snapshot
 
 
 LabelErrors = dict[int, tuple[float, dict[str, dict[str, float]] | None]]
@@ -373,10 +385,13 @@ def _label_errors_by_row(
     model: TagModel,
     report: Callable[[str, float], None],
     parents: dict[str, list[str]],
+    shared: tuple[CrossFit | None, Any],
 ) -> LabelErrors:
     """Corpus row -> (label-error score, suspected tags) for every labelled project, from
-    5-fold out-of-fold predictions calibrated fold by fold (``reference_out_of_fold``) and
-    the parents the taxonomy implies; unlabelled rows are absent, and a project whose
+    out-of-fold predictions calibrated fold by fold and the parents the taxonomy implies:
+    the training's own cross-validation when it kept one (``shared`` = (cross-fit, every
+    corpus row's features), see ``label_errors.cross_fit_out_of_fold``), else folds fitted
+    for this (``reference_out_of_fold``); unlabelled rows are absent, and a project whose
     evidence is below ``label_errors.SUSPECT_WEIGHT`` stores 0 (no suspect). Stored with the
     predictions so that serving suspects is an indexed query."""
     report("finding likely label errors", 88)
@@ -384,9 +399,16 @@ def _label_errors_by_row(
     label_sets = [corpus.labels[i] for i in rows]
     if len(rows) < 2 * label_errors.LABEL_ERROR_FOLDS:
         return {}
-    probabilities, thresholds = label_errors.reference_out_of_fold(
-        [corpus.texts[i] for i in rows], label_sets, model
-    )
+    cross_fit, features = shared
+    if cross_fit is None:
+        probabilities, thresholds = label_errors.reference_out_of_fold(
+            [corpus.texts[i] for i in rows], label_sets, model
+        )
+    else:
+        trained = np.array([corpus.splits[i] == "train" for i in rows])
+        probabilities, thresholds = label_errors.cross_fit_out_of_fold(
+            model, cross_fit, trained, features[[i for i in rows if corpus.splits[i] != "train"]]
+        )
     labels = label_matrix(label_sets, model.tags)
     implied = label_errors.implied_parents(labels, model.tags, parents)
     found = {

@@ -3,6 +3,8 @@ fitting on tiny and ordinary labelled sets."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score
@@ -135,6 +137,12 @@ def test_large_training_sets_drop_character_ngrams() -> None:
     tags = sorted({t for p in projects for t in p["tags"]})
     model = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_projects=30))
     assert model.params.features.char_ngrams is False
+    # projects x trainable tags: at the limit character n-grams stay, one cell past it they go
+    cells = 40 * len(fit_tag_model(texts, labels, tags, ModelParams()).tags)
+    at = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_cells=cells))
+    past = fit_tag_model(texts, labels, tags, ModelParams(char_ngram_max_cells=cells - 1))
+    assert at.params.features.char_ngrams is True
+    assert past.params.features.char_ngrams is False
 
 
 def test_suggestion_line_lists_suggested_then_closest_misses() -> None:
@@ -172,7 +180,7 @@ def test_dual_ridge_scores_equal_a_ridge_fit_on_the_same_rows() -> None:
     from scipy import sparse
     from sklearn.linear_model import Ridge
 
-    from labeling.model import dual_ridge_scores
+    from labeling.ridge import dual_ridge_scores
 
     rng = np.random.default_rng(0)
     X = sparse.random(40, 25, density=0.3, random_state=1, format="csr")
@@ -208,14 +216,65 @@ def test_ridge_for_all_tags_at_once_equals_scikit_learn_ridge(
     from scipy import sparse
     from sklearn.linear_model import Ridge
 
-    import labeling.model as model
+    import labeling.ridge as ridge
 
     rng = np.random.default_rng(0)
     X = sparse.random(rows, features, density=0.1, random_state=2, format="csr")
     T = np.where(rng.random((rows, 4)) < 0.3, 1.0, -1.0)
     expected = Ridge(alpha=1.0, solver="cholesky").fit(X.toarray(), T).predict(X.toarray())
-    exact = model.fit_ridge(X, T, 1.0)
+    exact = ridge.fit_ridge(X, T, 1.0)
     np.testing.assert_allclose(exact.predict(X), expected, atol=1e-8)
-    monkeypatch.setattr(model, "DUAL_FIT_UP_TO", 0)
-    iterative = model.fit_ridge(X, T, 1.0)
+    monkeypatch.setattr(ridge, "DUAL_FIT_UP_TO", 0)
+    iterative = ridge.fit_ridge(X, T, 1.0)
     np.testing.assert_allclose(iterative.predict(X), expected, atol=1e-3)
+    # started from a model of other targets, it still converges to this solution
+    other = ridge.fit_ridge(X, -T, 1.0)
+    warm = ridge.fit_ridge(X, T, 1.0, start=other)
+    np.testing.assert_allclose(warm.predict(X), expected, atol=1e-3)
+
+
+def test_a_large_training_keeps_its_folds_scores_and_their_average(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shared cross-fit path (lowered to 200 projects here): calibration and thresholds
+    come from the folds' out-of-fold scores on the final model's own features, the kept
+    probabilities are those scores cross-fitted fold by fold, and the fold models' average
+    scores as the mean of the fold models."""
+    from sklearn.model_selection import KFold
+
+    import labeling.model as model
+    from labeling.label_errors import cross_fit_out_of_fold
+    from labeling.ridge import fit_ridge
+
+    monkeypatch.setattr(model, "SHARED_CROSS_FIT_ABOVE", 100)
+    projects = demo_projects(with_true_tags=False)[:240]
+    texts = [project_text(p["title"], p["description"]) for p in projects]
+    labels = [frozenset(p["tags"]) for p in projects]
+    tags = sorted({t for s in labels for t in s})
+    params = ModelParams()
+    fitted, cross_fit = model.fit_tag_model_and_cross_fit(texts, labels, tags, params)
+    assert cross_fit is not None
+    X = fitted.transform(texts)
+    Y = model.label_matrix(labels, fitted.tags)
+    scores = np.zeros(Y.shape)
+    fold_of = np.zeros(len(texts), dtype=int)
+    fold_means = np.zeros(Y.shape)
+    for fold, (fit_rows, held) in enumerate(
+        KFold(n_splits=3, shuffle=True, random_state=0).split(texts)
+    ):
+        ridge = fit_ridge(X[fit_rows], 2.0 * Y[fit_rows] - 1.0, 1.0)
+        scores[held], fold_of[held] = ridge.predict(X[held]), fold
+        fold_means += ridge.predict(X) / 3
+    np.testing.assert_allclose(fitted.calibration_, model.platt_parameters(scores, Y))
+    np.testing.assert_allclose(cross_fit.fold_average.predict(X), fold_means, atol=1e-9)
+    expected, expected_thresholds = model.cross_fitted_probabilities(scores, Y, fold_of)
+    np.testing.assert_allclose(cross_fit.probabilities, expected)
+    # the last 40 as if they were the evaluation split: the fold average, calibrated as the model
+    trained = np.arange(240) < 200
+    limited = replace(cross_fit, probabilities=expected[:200], thresholds=expected_thresholds[:200])
+    probabilities, thresholds = cross_fit_out_of_fold(fitted, limited, trained, X[200:])
+    np.testing.assert_allclose(probabilities[:200], expected[:200])
+    np.testing.assert_allclose(
+        probabilities[200:], model.calibrated(fold_means[200:], fitted.calibration_)
+    )
+    assert (thresholds[200:] == fitted.thresholds_).all()

@@ -141,7 +141,7 @@ def test_a_failed_training_keeps_the_previous_version_serving(
     def broken(*args: object, **kwargs: object) -> None:
         raise MemoryError("out of memory while fitting")
 
-    monkeypatch.setattr(registry, "fit_tag_model", broken)
+    monkeypatch.setattr(registry, "fit_tag_model_and_cross_fit", broken)
     failed = _train(demo_db, settings)
     assert failed.status == "failed"
     assert failed.error == "MemoryError: out of memory while fitting"
@@ -596,3 +596,35 @@ def test_retrains_coalesce_while_one_trains_and_the_next_reads_the_newest_labels
         trained_on = session.get(ModelVersion, second_id).label_snapshot
     assert statuses == ["ready", "ready"]
     assert trained_on == newest
+
+
+def test_a_large_training_finds_label_errors_from_its_own_cross_validation(
+    demo_db: SessionFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``SHARED_CROSS_FIT_ABOVE`` training projects (lowered here to the demo's size) the
+    label-error stage fits no model of its own: every labelled project, evaluation split
+    included, still gets a score, and planted errors still rank high."""
+    import labeling.label_errors
+    import labeling.model
+
+    def no_second_fit(*_: object, **__: object) -> None:
+        raise AssertionError("the label-error stage fitted its own folds")
+
+    monkeypatch.setattr(labeling.model, "SHARED_CROSS_FIT_ABOVE", 100)
+    monkeypatch.setattr(labeling.label_errors, "reference_out_of_fold", no_second_fit)
+    version = _train(demo_db, settings)
+    assert version.status == "ready", version.error
+    planted = {
+        str(entry["id"]) for entry in json.loads((DEMO_DIR / "noise.json").read_text("utf-8"))
+    }
+    with demo_db() as session:
+        rows = session.execute(
+            select(Project.external_id, Project.split, Prediction.label_error_score)
+            .join(Prediction, Prediction.project_id == Project.id)
+            .where(Prediction.model_version_id == version.id)
+            .order_by(Prediction.label_error_score.desc(), Project.id)
+        ).all()
+    assert len(rows) == 320 and all(row.label_error_score is not None for row in rows)
+    assert {row.split for row in rows if row.label_error_score > 0} == {"train", "eval"}
+    top_50 = [row.external_id for row in rows[:50]]
+    assert len(set(top_50) & planted) >= 15, len(set(top_50) & planted)
