@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from db.models import NewTopic, User
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import drift, io, registry, serving
+from labeling import drift, io, judgements, registry, serving
 from labeling.config import Settings
 from labeling.synthetic import demo_projects, demo_taxonomy
 
@@ -74,7 +74,7 @@ def servings_until_seen(
             left.discard(project.project_id)
             first = first or servings
         tags = truth[project.external_id]
-        serving.submit(
+        judgements.submit(
             make_session,
             user_id,
             project.project_id,

@@ -27,7 +27,8 @@ from db.models import Annotation, Lease, ModelVersion, Prediction, Project, User
 from db.session import engine_for, session_factory, upgrade_to_head
 from labeling.config import Settings
 from labeling.io import split_for
-from labeling.serving import serve_next, submit
+from labeling.judgements import submit
+from labeling.serving import serve_next
 
 
 def populate(make_session, size: int, rng: np.random.Generator) -> tuple[int, list[int]]:

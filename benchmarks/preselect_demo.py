@@ -33,9 +33,10 @@ from db.models import Prediction, Project, User
 from labeling.annotate import annotation_form
 from labeling.annotator import TagChanges, tag_changes
 from labeling.config import load_settings
+from labeling.judgements import submit
 from labeling.label_errors import PRESELECT_POLICIES, preselected_tags
 from labeling.registry import current_version
-from labeling.serving import ServedProject, serve_next, submit
+from labeling.serving import ServedProject, serve_next
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISE = ROOT / "data" / "demo" / "noise.json"

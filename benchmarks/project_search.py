@@ -6,7 +6,7 @@ The catalogue is the shared synthetic one (benchmarks.common), plus what makes t
 work for real: a ready model version with predictions for every project (30% suspected),
 5,000 judged projects from 20 annotators (1,000 of them in conflict) and 200 resolutions,
 their stored states derived once (as migration 0012's backfill does). "Cold" searches each
-follow a new judgement written through ``serving.submit`` (which refreshes the project's stored
+follow a new judgement written through ``judgements.submit`` (which refreshes the project's stored
 state in its transaction; its time is reported too); "warm" ones follow each other.
 Prints p50/p95 per filter and overall as JSON.
 
@@ -32,9 +32,9 @@ from sqlalchemy import insert, select, text
 from benchmarks.common import synthetic_database
 from db.models import Annotation, ModelVersion, Prediction, Project, Resolution, Tag, User
 from db.session import SessionFactory, new_engine
+from labeling.judgements import submit
 from labeling.project_state import rebuild_project_states, store_predicted_tags
 from labeling.search import ProjectQuery, search_projects
-from labeling.serving import submit
 
 WORDS = ["detection", "language model", "graph", "diffusion", "reinforcement", "embeddings"]
 

@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from db.models import ModelVersion, User
 from db.session import engine_for, session_factory
-from labeling import registry, serving
+from labeling import judgements, registry, serving
 from labeling.annotate import annotation_form
 from labeling.annotator import Annotator, judgement
 from labeling.config import load_settings
@@ -118,7 +118,7 @@ def main() -> None:
             tags = judgement(annotator, served.source_tags, form.preselected, true, generator)
             changed += set(tags) != set(served.source_tags)
             judged += 1
-            serving.submit(
+            judgements.submit(
                 make_session,
                 user_id,
                 served.project_id,

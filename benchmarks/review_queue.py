@@ -27,7 +27,7 @@ from sqlalchemy import insert, select
 from benchmarks.common import synthetic_database
 from db.models import Annotation, Project, Resolution, User
 from db.session import SessionFactory
-from labeling import agreement, annotations, review
+from labeling import agreement, annotations, review, review_queue
 
 COMMON_TAGS = ["pytorch", "natural-language-processing", "computer-vision", "tensorflow"]
 
@@ -80,7 +80,7 @@ def main() -> None:
         _, make_session = synthetic_database(Path(workdir), args.size)
         judgements = add_team(make_session, min(30_000, args.size * 3 // 10))
         with make_session() as session:
-            queue = review.conflict_queue(session)
+            queue = review_queue.conflict_queue(session)
         result = {
             "benchmark": "review_queue",
             "projects": args.size,
@@ -91,9 +91,11 @@ def main() -> None:
             ),
             "conflict_queue_ms": {
                 order: median_ms(
-                    make_session, lambda s, o=order: review.conflict_queue(s, order=o), args.repeats
+                    make_session,
+                    lambda s, o=order: review_queue.conflict_queue(s, order=o),
+                    args.repeats,
                 )
-                for order in review.ORDERS
+                for order in review_queue.ORDERS
             },
             "review_item_ms": median_ms(
                 make_session, lambda s: review.review_item(s, queue[0].project_id), 20

@@ -35,6 +35,7 @@ from db.session import SessionFactory, engine_for, session_factory, upgrade_to_h
 from labeling import io, registry, serving
 from labeling.assessment import verified_project_ids
 from labeling.config import Settings
+from labeling.judgements import submit
 from labeling.simulate_warm import inject_noise
 from labeling.synthetic import demo_taxonomy, synthetic_catalogue
 
@@ -97,7 +98,7 @@ def serve_and_judge(
             errors = len(true ^ frozenset(project.source_tags))
             fixed += errors
             with_error += errors > 0
-        serving.submit(
+        submit(
             make_session,
             user_id,
             project.project_id,

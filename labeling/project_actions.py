@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from db.models import Annotation, Lease, Project, Resolution, ReviewRequest, User, utcnow
 from db.session import SessionFactory
 from labeling import audit
-from labeling.serving import DEFAULT_LEASE_MINUTES, DEFAULT_OVERLAP_K, SERVE_LOCK_KEY
+from labeling.serving import SERVE_LOCK_KEY
+from labeling.serving_policy import DEFAULT_LEASE_MINUTES, DEFAULT_OVERLAP_K
 
 LABELLING_ROLES = ("annotator", "reviewer", "admin")
 REVIEWING_ROLES = ("reviewer", "admin")

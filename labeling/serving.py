@@ -1,4 +1,6 @@
-"""Serving projects to annotators and recording their judgements (no Streamlit here).
+"""Serving projects to annotators: choosing the next one and leasing it (no Streamlit here).
+The settings, routes and draws behind the choice are labeling.serving_policy; recording the
+judgement (submit, skip) is labeling.judgements.
 
 Why it is shaped like this:
 
@@ -10,23 +12,15 @@ Why it is shaped like this:
   ever insert an Annotation row; "current" is always the latest row of a user for a project.
   A row an undo names (``undoes_id``) no longer stands: it neither keeps the project from
   its annotator nor counts towards the overlap cap.
-* A submit holds a seat under the overlap cap: a live lease is one; without it (the lease ran
-  out in a slow or stale tab) the submit is accepted only while the project has a free seat,
-  and refused with ReservationLost otherwise, so a stale tab never makes k+1 annotators.
-* Every write is idempotent by a client-made submission key, because a double click or a
-  second browser tab must create one judgement, not two.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, distinct, exists, func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from db.models import (
@@ -42,21 +36,23 @@ from db.models import (
     utcnow,
 )
 from db.session import SessionFactory
-from labeling.annotations import check_tag_choice
-from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, suspicion_text
+from labeling.label_errors import suspicion_text
 from labeling.model import DEFAULT_THRESHOLD
-from labeling.project_state import refresh_project_states
-from labeling.registry import current_version, serving_strategy_name
-from labeling.strategies import AUTO, LABEL_ERRORS, LABEL_ERRORS_MIX
+from labeling.registry import current_version
+from labeling.serving_policy import (
+    EVALUATION,
+    NEW_TOPIC,
+    UNCERTAINTY,
+    ServingPolicy,
+    overlap_draw,
+    random_draw,
+    serving_route,
+    stable_rank,
+    wants_evaluation,
+)
+from labeling.strategies import LABEL_ERRORS
 
 SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
-DEFAULT_OVERLAP_SHARE = 0.2
-DEFAULT_OVERLAP_K = 2
-DEFAULT_LEASE_MINUTES = 10
-DEFAULT_EVAL_SERVE_SHARE = 0.1
-UNCERTAINTY = "uncertainty"
-EVALUATION = "evaluation"
-NEW_TOPIC = "new_topic"
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
 
@@ -105,92 +101,6 @@ class ServedProject:
     implied: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _ServingPolicy:
-    """The serving settings, read from any settings-like object so that tests can pass a
-    plain namespace with only the fields they care about."""
-
-    overlap_share: float
-    overlap_k: int
-    lease_minutes: float
-    strategy: str
-    mix_share: float
-    mix_with: str
-    eval_serve_share: float
-    new_topics_first: bool
-
-    @classmethod
-    def of(cls, settings_like: Any) -> _ServingPolicy:
-        return cls(
-            overlap_share=float(getattr(settings_like, "overlap_share", DEFAULT_OVERLAP_SHARE)),
-            overlap_k=int(getattr(settings_like, "overlap_k", DEFAULT_OVERLAP_K)),
-            lease_minutes=float(getattr(settings_like, "lease_minutes", DEFAULT_LEASE_MINUTES)),
-            strategy=serving_strategy_name(str(getattr(settings_like, "strategy", AUTO))),
-            mix_share=float(getattr(settings_like, "mix_share", DEFAULT_MIX_SHARE)),
-            mix_with=str(getattr(settings_like, "mix_with", DEFAULT_MIX_WITH)),
-            eval_serve_share=float(
-                getattr(settings_like, "eval_serve_share", DEFAULT_EVAL_SERVE_SHARE)
-            ),
-            new_topics_first=bool(getattr(settings_like, "new_topics_first", True)),
-        )
-
-
-# --- stable pseudo-randomness ----------------------------------------------------------------
-
-
-def _unit_hash(text_value: str) -> float:
-    """A number in [0, 1) that depends only on the text: Python's hash() is salted per
-    process, so it would reorder the queue on every restart and make tests flaky."""
-    digest = hashlib.sha256(text_value.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def overlap_draw(user_id: int, judgement_count: int) -> float:
-    """The user's n-th draw in [0, 1): overlap is served when it is below the overlap share.
-    Keyed on the user's judgement count so that a page reload repeats the same draw and tests
-    are reproducible, while successive judgements see independent-looking draws."""
-    return _unit_hash(f"overlap:{user_id}:{judgement_count}")
-
-
-def mix_draw(user_id: int, judgement_count: int) -> float:
-    """The user's n-th draw for a mixed strategy, independent of the overlap draw."""
-    return _unit_hash(f"mix:{user_id}:{judgement_count}")
-
-
-def random_draw(user_id: int, judgement_count: int) -> float:
-    """Where in the catalogue a random pick starts looking, per user and judgement."""
-    return _unit_hash(f"random:{user_id}:{judgement_count}")
-
-
-def evaluation_draw(user_id: int, judgement_count: int) -> float:
-    """The user's n-th draw for the evaluation share, independent of the other draws."""
-    return _unit_hash(f"evaluation:{user_id}:{judgement_count}")
-
-
-def wants_evaluation(policy: _ServingPolicy, user_id: int, judgement_count: int) -> bool:
-    """Whether this first-opinion request goes to a not-yet-verified evaluation project."""
-    return evaluation_draw(user_id, judgement_count) < policy.eval_serve_share
-
-
-def serving_route(policy: _ServingPolicy, user_id: int, judgement_count: int) -> str:
-    """Which order serves this request: ``label_errors`` (stored label-error scores),
-    ``uncertainty`` (the stored strategy score) or ``random``. A mixed strategy sends its
-    share of requests to its partner; every other strategy's order is its stored score."""
-    if policy.strategy == LABEL_ERRORS:
-        return LABEL_ERRORS
-    if policy.strategy == LABEL_ERRORS_MIX:
-        if mix_draw(user_id, judgement_count) < policy.mix_share:
-            return policy.mix_with
-        return LABEL_ERRORS
-    return UNCERTAINTY
-
-
-def stable_rank(external_id: str) -> float:
-    """Cold-start order: a fixed shuffle of the catalogue, the same for every annotator and
-    every restart, so that early labels spread over the catalogue instead of its import order."""
-    return _unit_hash(f"order:{external_id}")
-
-
 # --- serving ---------------------------------------------------------------------------------
 
 
@@ -204,9 +114,9 @@ def serve_next(
     nothing is left for them. A live lease of the user is returned again so that a page reload
     never skips a project."""
     now = now or utcnow()
-    policy = _ServingPolicy.of(settings_like)
+    policy = ServingPolicy.of(settings_like)
     with make_session.begin() as session:
-        _serialise_serving(session)
+        serialise_serving(session)
         session.execute(delete(Lease).where(Lease.expires_at <= now))
         version = current_version(session)
         judged = session.scalar(select(func.count()).where(Annotation.user_id == user_id)) or 0
@@ -224,9 +134,10 @@ def serve_next(
         return _describe(session, project_id, user_id, version, route)
 
 
-def _serialise_serving(session: Session) -> None:
+def serialise_serving(session: Session) -> None:
     """PostgreSQL runs write transactions concurrently; this lock (released at commit) makes
-    choosing and leasing a project one step at a time, as BEGIN IMMEDIATE does on SQLite."""
+    choosing and leasing a project one step at a time, as BEGIN IMMEDIATE does on SQLite. A
+    submit's seat check (labeling.judgements) takes it too, so seats are counted in turn."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SERVE_LOCK_KEY})
 
@@ -243,7 +154,7 @@ def _held_project(session: Session, user_id: int, now: datetime) -> int | None:
 
 
 def _held_route(
-    session: Session, project_id: int, policy: _ServingPolicy, user_id: int, judged: int, route: str
+    session: Session, project_id: int, policy: ServingPolicy, user_id: int, judged: int, route: str
 ) -> str:
     """The route a reload shows for a held project: the same draws as when it was chosen, so
     an evaluation pick keeps its reason (a fallback pick that is no evaluation project keeps
@@ -276,7 +187,7 @@ def _judge_counts() -> Any:
     )
 
 
-def _pools(user_id: int, policy: _ServingPolicy, now: datetime) -> tuple[Select[Any], Select[Any]]:
+def _pools(user_id: int, policy: ServingPolicy, now: datetime) -> tuple[Select[Any], Select[Any]]:
     """(first-opinion pool, second-opinion pool) as queries over Project: both exclude what
     the user ever judged (skips included) and what another annotator holds a live lease on.
 
@@ -303,7 +214,7 @@ def _choose_project(
     session: Session,
     user_id: int,
     version: ModelVersion | None,
-    policy: _ServingPolicy,
+    policy: ServingPolicy,
     now: datetime,
     judged: int,
     route: str,
@@ -464,7 +375,7 @@ def _describe(
         external_id=project.external_id,
         title=project.title,
         description=project.description,
-        source_tags=_source_tags(session, project_id),
+        source_tags=source_tags(session, project_id),
         suggestions=order_suggestions(probabilities, thresholds),
         model_version_id=version.id if version is not None else None,
         reason=serving_reason(
@@ -503,7 +414,7 @@ def _other_judges(session: Session, project_id: int, user_id: int) -> int:
     )
 
 
-def _source_tags(session: Session, project_id: int) -> tuple[str, ...]:
+def source_tags(session: Session, project_id: int) -> tuple[str, ...]:
     names = session.scalars(
         select(Tag.name)
         .join(SourceTag, SourceTag.tag_id == Tag.id)
@@ -565,198 +476,12 @@ def serving_reason(
     return "the model is unsure about: " + ", ".join(f"{tag} {p:.2f}" for tag, p in closest)
 
 
-# --- judgements ------------------------------------------------------------------------------
-
-
-class ReservationLost(ValueError):
-    """A submit whose lease ran out while the project's seats under the overlap cap were taken
-    by others: accepting it would give the project more annotators than the cap allows."""
-
-
-def submit(
-    make_session: SessionFactory,
-    user_id: int,
-    project_id: int,
-    tags: Iterable[str],
-    shown_tags: Iterable[str],
-    model_version_id: int | None,
-    seconds_spent: float | None,
-    submission_key: str | None,
-    *,
-    no_tag_applies: bool = False,
-    settings_like: Any = None,
-    now: datetime | None = None,
-) -> int:
-    """Store the user's complete tag set for the project and release their lease; returns the
-    annotation id. The same submission key twice returns the first id and writes nothing.
-
-    An empty set needs ``no_tag_applies`` (labeling.annotations.check_tag_choice); a submit
-    without a live lease needs a free seat under the overlap cap (ReservationLost)."""
-    chosen = sorted(set(tags))
-    shown = sorted(set(shown_tags))
-    check_tag_choice(chosen, no_tag_applies, "submit an empty judgement")
-    policy = _ServingPolicy.of(settings_like)
-
-    def write(session: Session) -> Annotation:
-        _check_tags(session, chosen)
-        _check_seat(session, user_id, project_id, policy, now or utcnow())
-        return Annotation(
-            project_id=project_id,
-            user_id=user_id,
-            tags=chosen,
-            shown_tags=shown,
-            added=sorted(set(chosen) - set(shown)),
-            removed=sorted(set(shown) - set(chosen)),
-            model_version_id=model_version_id,
-            seconds_spent=seconds_spent,
-            skipped=False,
-            submission_key=submission_key,
-            project_tags=list(_source_tags(session, project_id)),
-            no_tag_applies=no_tag_applies,
-        )
-
-    appended = _append_once(make_session, user_id, submission_key, write)
-    assert appended is not None
-    return appended
-
-
-def skip(
-    make_session: SessionFactory,
-    user_id: int,
-    project_id: int,
-    reason: str | None,
-    model_version_id: int | None,
-    submission_key: str | None,
-    shown_tags: Iterable[str] = (),
-) -> int:
-    """Record that the user passed on the project (no label) and release their lease, so that
-    it is not served to them again but still counts as unlabelled for everyone else.
-    ``shown_tags`` (what the tag box held) is kept so that undoing the skip shows it again."""
-
-    def write(session: Session) -> Annotation:
-        return Annotation(
-            project_id=project_id,
-            user_id=user_id,
-            tags=[],
-            shown_tags=sorted(set(shown_tags)),
-            added=[],
-            removed=[],
-            model_version_id=model_version_id,
-            skipped=True,
-            skip_reason=(reason or "").strip() or None,
-            submission_key=submission_key,
-            project_tags=list(_source_tags(session, project_id)),
-        )
-
-    appended = _append_once(make_session, user_id, submission_key, write)
-    assert appended is not None
-    return appended
-
-
-def _check_seat(
-    session: Session, user_id: int, project_id: int, policy: _ServingPolicy, now: datetime
-) -> None:
-    """Let the judgement in when it holds a seat under the overlap cap: a live lease of the
-    user (serving gave it one), a standing label of the user (a change of mind adds nobody),
-    or a seat still free (fewer than k others have judged or hold a lease). Otherwise raise
-    ReservationLost: the lease ran out, and others were served the project meanwhile."""
-    live_lease = select(Lease.id).where(
-        Lease.user_id == user_id, Lease.project_id == project_id, Lease.expires_at > now
-    )
-    if session.scalar(live_lease) is not None:
-        return
-    _serialise_serving(session)  # counted and written in turn with serving, on PostgreSQL too
-    judges = set(
-        session.scalars(
-            select(Annotation.user_id).where(Annotation.project_id == project_id, is_label())
-        )
-    )
-    if user_id in judges:
-        return
-    holders = set(
-        session.scalars(
-            select(Lease.user_id).where(
-                Lease.project_id == project_id, Lease.user_id != user_id, Lease.expires_at > now
-            )
-        )
-    )
-    if len(judges | holders) >= policy.overlap_k:
-        raise ReservationLost(_reservation_lost(policy, len(judges), len(holders - judges)))
-
-
-def _reservation_lost(policy: _ServingPolicy, judged: int, judging: int) -> str:
-    others = [f"{judged} other annotator{'' if judged == 1 else 's'} judged it"] if judged else []
-    if judging:
-        others.append(f"{judging} {'is' if judging == 1 else 'are'} judging it now")
-    return (
-        f"Not saved: this project was reserved for you for {policy.lease_minutes:g} minutes "
-        f"and the reservation ran out; since then {' and '.join(others)}. One project gets at "
-        f"most {policy.overlap_k} annotators (LABELLOOP_OVERLAP_K), so your judgement would "
-        "be one too many."
-    )
-
-
 def bring_back(
     session: Session, user_id: int, project_id: int, settings_like: Any, now: datetime
 ) -> None:
     """Lease ``project_id`` to the user again and release their other leases, in the caller's
     transaction: an undone project goes back on their screen (serve_next returns a live lease
     first) and the project that was showing goes back to the pool."""
-    policy = _ServingPolicy.of(settings_like)
+    policy = ServingPolicy.of(settings_like)
     session.execute(delete(Lease).where(Lease.user_id == user_id, Lease.project_id != project_id))
     _take_lease(session, project_id, user_id, now + timedelta(minutes=policy.lease_minutes))
-
-
-def _check_tags(session: Session, tags: list[str]) -> None:
-    """Only active canonical names may be stored: an alias or a retired tag would silently
-    create a label nobody can train on or search for."""
-    active = set(session.scalars(select(Tag.name).where(Tag.active.is_(True))))
-    for tag in tags:
-        if tag not in active:
-            raise ValueError(f"unknown tag {tag!r}")
-
-
-def _existing_id(session: Session, user_id: int, submission_key: str | None) -> int | None:
-    if submission_key is None:
-        return None
-    row = session.execute(
-        select(Annotation.id, Annotation.user_id).where(Annotation.submission_key == submission_key)
-    ).first()
-    if row is None:
-        return None
-    if row.user_id != user_id:
-        raise ValueError("submission key already used by another user")
-    return int(row.id)
-
-
-def _append_once(
-    make_session: SessionFactory,
-    user_id: int,
-    submission_key: str | None,
-    build: Callable[[Session], Annotation | None],
-) -> int | None:
-    """Insert the row ``build(session)`` returns and release the user's lease on its project,
-    in one transaction, unless the submission key is already stored. The check inside the
-    transaction covers SQLite (serialised writers); the unique constraint plus the re-read
-    covers PostgreSQL, where two transactions can pass the check at the same time."""
-    try:
-        with make_session.begin() as session:
-            existing = _existing_id(session, user_id, submission_key)
-            if existing is not None:
-                return existing
-            row = build(session)
-            if row is None:
-                return None
-            session.add(row)
-            session.flush()
-            refresh_project_states(session, [row.project_id])
-            session.execute(
-                delete(Lease).where(Lease.user_id == user_id, Lease.project_id == row.project_id)
-            )
-            return row.id
-    except IntegrityError:
-        with make_session() as session:
-            existing = _existing_id(session, user_id, submission_key)
-        if existing is None:
-            raise
-        return existing

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from db.models import utcnow
-from labeling import registry, serving, undo
+from labeling import judgements, registry, serving, undo
 from labeling.annotate import (
     annotation_form,
     model_status,
@@ -78,7 +78,7 @@ def on_submit(tags_key: str, no_tag_key: str, shown: tuple[str, ...], key: str) 
     refused submit writes nothing and says why: an empty set without "no tag applies" keeps
     the project on screen; a lost reservation serves the next project."""
     try:
-        serving.submit(
+        judgements.submit(
             make_session,
             user.id,
             served.project_id,
@@ -93,13 +93,13 @@ def on_submit(tags_key: str, no_tag_key: str, shown: tuple[str, ...], key: str) 
     except EmptyLabelRefused as refused:
         state.annotate_flash = ("error", str(refused))
         return
-    except serving.ReservationLost as lost:
+    except judgements.ReservationLost as lost:
         state.annotate_flash = ("warning", f"{lost} Here is the next project.")
     judgement_done()
 
 
 def on_skip(key: str, shown: tuple[str, ...]) -> None:
-    serving.skip(
+    judgements.skip(
         make_session,
         user.id,
         served.project_id,

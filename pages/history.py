@@ -4,7 +4,7 @@ changing one."""
 import pandas as pd
 import streamlit as st
 
-from labeling import serving
+from labeling import judgements
 from labeling.annotate import (
     HISTORY_STATUSES,
     changeable,
@@ -83,7 +83,7 @@ with st.form("reopen"):
         with make_session() as session:
             key = submission_key(session, user.id, project_id)
         try:
-            serving.submit(
+            judgements.submit(
                 make_session,
                 user.id,
                 project_id,

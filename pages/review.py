@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from labeling import review
+from labeling import review, review_queue
 from labeling.annotate import tag_choices
 from labeling.annotations import NO_TAG_APPLIES, EmptyLabelRefused
 from labeling.text import escape_markdown
@@ -19,19 +19,19 @@ state = st.session_state
 
 st.title("Review")
 with make_session() as session:
-    whole_queue = review.conflict_queue(session)
+    whole_queue = review_queue.conflict_queue(session)
     choices = tag_choices(session)
-queue_tags, queue_annotators = review.queue_filter_choices(whole_queue)
+queue_tags, queue_annotators = review_queue.queue_filter_choices(whole_queue)
 
 left, middle, right = st.columns(3)
-order = left.selectbox("Order", review.ORDERS, format_func=review.ORDER_LABELS.get)
+order = left.selectbox("Order", review_queue.ORDERS, format_func=review_queue.ORDER_LABELS.get)
 tag = middle.selectbox("Disputed tag", ["any", *queue_tags])
 annotator = right.selectbox("Annotator", ["any", *queue_annotators])
-queue = review.select_queue(
+queue = review_queue.select_queue(
     whole_queue, order, None if tag == "any" else tag, None if annotator == "any" else annotator
 )
 queue_ids = [row.project_id for row in queue]
-st.caption(review.queue_summary(queue, whole_queue))
+st.caption(review_queue.queue_summary(queue, whole_queue))
 
 flash = state.pop("review_flash", None)
 if flash is not None:
@@ -57,7 +57,7 @@ elif not options:
     st.info("No conflicts match these filters.")
 else:
     st.dataframe(
-        pd.DataFrame(review.queue_table(queue)),
+        pd.DataFrame(review_queue.queue_table(queue)),
         hide_index=True,
         height=min(38 + 35 * len(queue), 248),
         column_config={

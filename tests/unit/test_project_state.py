@@ -14,6 +14,7 @@ from db.models import AuditEvent, PredictedTag, ProjectState
 from db.session import SessionFactory, alembic_config, upgrade_to_head
 from labeling import tags as tag_actions
 from labeling.annotations import all_label_states
+from labeling.judgements import skip, submit
 from labeling.project_state import (
     StoredState,
     drop_predicted_tags,
@@ -22,7 +23,6 @@ from labeling.project_state import (
     stored_states,
 )
 from labeling.review import resolve
-from labeling.serving import skip, submit
 from labeling.undo import undo_last
 from tests.unit.test_search import build_catalogue
 

@@ -25,21 +25,14 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
-from labeling import io, review
+from labeling import io, review, review_queue
 from labeling.annotate import Suggestion
 from labeling.annotations import TagVotes
 from labeling.cli import main
 from labeling.config import Settings
 from labeling.corpus import load_corpus
-from labeling.review import (
-    QueueRow,
-    ResolutionConflict,
-    conflict_queue,
-    majority_set,
-    queue_filter_choices,
-    resolve,
-    review_item,
-)
+from labeling.review import ResolutionConflict, majority_set, resolve, review_item
+from labeling.review_queue import QueueRow, conflict_queue, queue_filter_choices
 
 T0 = datetime(2026, 11, 1, 9, 0, 0)
 USERS = (
@@ -629,10 +622,10 @@ def _row(project_id: int, status: str = "conflict") -> QueueRow:
 
 def test_queue_summary_counts_and_plurals() -> None:
     whole = [_row(1), _row(2, "reopened"), _row(3)]
-    assert review.queue_summary(whole[:1], whole) == (
+    assert review_queue.queue_summary(whole[:1], whole) == (
         "1 of 3 projects to review (2 conflicts, 1 reopened after a resolution)."
     )
-    assert review.queue_summary(whole[:1], whole[:1]) == (
+    assert review_queue.queue_summary(whole[:1], whole[:1]) == (
         "1 of 1 project to review (1 conflict, 0 reopened after a resolution)."
     )
 
@@ -713,7 +706,7 @@ def test_queue_and_history_tables(world: World) -> None:
         "note": "ok",
     }
     with world.make_session() as session:
-        table = review.queue_table(conflict_queue(session, order="oldest"))
+        table = review_queue.queue_table(conflict_queue(session, order="oldest"))
     assert table[0] == {
         "project": "p2",
         "title": "Project 2",

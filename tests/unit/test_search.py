@@ -20,6 +20,7 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
+from labeling.judgements import submit
 from labeling.project_state import rebuild_project_states, store_predicted_tags
 from labeling.search import (
     ProjectQuery,
@@ -27,7 +28,6 @@ from labeling.search import (
     search_projects,
     search_words,
 )
-from labeling.serving import submit
 
 T0 = datetime(2026, 1, 1, 12, 0)
 

@@ -28,14 +28,9 @@ from db.models import (
 )
 from db.session import SessionFactory
 from labeling.config import Settings
-from labeling.serving import (
-    ServedProject,
-    overlap_draw,
-    serve_next,
-    skip,
-    stable_rank,
-    submit,
-)
+from labeling.judgements import skip, submit
+from labeling.serving import ServedProject, serve_next
+from labeling.serving_policy import overlap_draw, stable_rank
 
 TAGS = ("nlp", "pytorch", "transformers", "vision")
 NO_OVERLAP = SimpleNamespace(overlap_share=0.0, overlap_k=2, lease_minutes=10)

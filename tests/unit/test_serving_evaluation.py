@@ -14,7 +14,9 @@ from sqlalchemy import update
 from db.models import Project, Resolution, utcnow
 from db.session import SessionFactory
 from labeling.config import ConfigError, load_settings
-from labeling.serving import evaluation_draw, random_draw, serve_next, submit
+from labeling.judgements import submit
+from labeling.serving import serve_next
+from labeling.serving_policy import evaluation_draw, random_draw
 from tests.unit.test_serving import Catalogue, _catalogue, _judge
 
 EVALUATION_REASON = (

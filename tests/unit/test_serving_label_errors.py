@@ -12,15 +12,10 @@ from sqlalchemy import select, update
 from db.models import Prediction, SourceTag, Tag, utcnow
 from db.session import SessionFactory
 from labeling.annotate import annotation_form
+from labeling.judgements import submit
 from labeling.registry import TrainingError, _scores, serving_strategy_name
-from labeling.serving import (
-    ServedProject,
-    mix_draw,
-    random_draw,
-    serve_next,
-    serving_reason,
-    submit,
-)
+from labeling.serving import ServedProject, serve_next, serving_reason
+from labeling.serving_policy import mix_draw, random_draw
 from tests.unit.test_serving import _catalogue, _judge
 
 LABEL_ERRORS = SimpleNamespace(overlap_share=0.0, strategy="label_errors")

@@ -11,7 +11,8 @@ from sqlalchemy import insert, select
 from db.models import ImportBatch, NewTopic, utcnow
 from db.session import SessionFactory
 from labeling import drift
-from labeling.serving import serve_next, submit
+from labeling.judgements import submit
+from labeling.serving import serve_next
 from tests.unit.test_serving import Catalogue, _catalogue, _judge
 
 NEW_TOPIC_REASON = (

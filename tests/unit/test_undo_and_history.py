@@ -17,7 +17,8 @@ from db.models import Annotation, Lease, Project, SourceTag, Tag, User, utcnow
 from db.session import SessionFactory
 from labeling.annotate import filter_history, history, history_table, progress
 from labeling.annotations import EmptyLabelRefused, latest_judgements
-from labeling.serving import ReservationLost, serve_next, skip, submit
+from labeling.judgements import ReservationLost, skip, submit
+from labeling.serving import serve_next
 from labeling.undo import Undone, last_undoable, undo_last
 
 POLICY = SimpleNamespace(overlap_share=1.0, overlap_k=2, lease_minutes=10)
