@@ -21,7 +21,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from benchmarks.common import synthetic_database
-from labeling import auth, registry
+from labeling import auth, training_jobs
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, IDLE
 from tests.e2e.server import running_app
 
@@ -48,9 +48,9 @@ RECORDER = """() => {
 def prepare(workdir: Path, size: int) -> dict[str, str]:
     settings, make_session = synthetic_database(workdir, size)
     with make_session.begin() as session:
-        registry.queue_training(session, None)
+        training_jobs.queue_training(session, None)
         auth.create_user(session, "bench", "bench-password", "annotator")
-    registry.work_once(make_session, settings)
+    training_jobs.work_once(make_session, settings)
     return {
         **os.environ,
         "LABELLOOP_DATABASE_URL": settings.database_url,

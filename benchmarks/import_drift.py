@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import drift, io, registry
+from labeling import drift, io, registry, training_jobs
 from labeling.config import Settings
 from labeling.synthetic import demo_projects, demo_taxonomy
 
@@ -35,8 +35,8 @@ def _check(batch: list[dict], rest: list[dict], copies: int) -> dict:
                 "json",
                 taxonomy=taxonomy,
             )
-            registry.queue_training(session, None)
-        registry.work_once(make_session, settings)
+            training_jobs.queue_training(session, None)
+        training_jobs.work_once(make_session, settings)
         duplicated = [{**p, "id": f"copy-{p['id']}"} for p in rest[:copies]]
         with make_session.begin() as session:
             io.import_catalogue(

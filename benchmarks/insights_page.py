@@ -32,7 +32,7 @@ from sqlalchemy import insert, select
 from benchmarks.common import synthetic_database
 from db.models import Annotation, ImportBatch, Project, Resolution
 from db.session import SessionFactory, engine_for, session_factory
-from labeling import auth, drift, registry
+from labeling import auth, drift, training_jobs
 from labeling.annotations import source_tag_sets
 from labeling.config import Settings
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, IDLE
@@ -109,12 +109,12 @@ def prepare(workdir: Path, size: int) -> dict[str, str]:
                 for n in range(ANNOTATORS)
             ]
             user_ids = [reviewer.id] + [judge.id for judge in judges]
-            registry.queue_training(session, None)
-        registry.work_once(make_session, settings)
+            training_jobs.queue_training(session, None)
+        training_jobs.work_once(make_session, settings)
         _judgements(make_session, user_ids, np.random.default_rng(0))
         with make_session.begin() as session:
-            registry.queue_training(session, None)
-        registry.work_once(make_session, settings)
+            training_jobs.queue_training(session, None)
+        training_jobs.work_once(make_session, settings)
     make_session = session_factory(engine_for(settings.database_url))
     with make_session() as session:
         checked = (session.get(ImportBatch, 1).report or {}).get(drift.STORED_CHECK)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from db.models import NewTopic, User
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import drift, io, judgements, registry, serving
+from labeling import drift, io, judgements, serving, training_jobs
 from labeling.config import Settings
 from labeling.synthetic import demo_projects, demo_taxonomy
 
@@ -50,8 +50,8 @@ def checked_database(workdir: Path, rest: list[dict], batch: list[dict]) -> Sett
         session.add_all(
             User(username=f"a{i}", password_hash="x", role="annotator") for i in range(ANNOTATORS)
         )
-        registry.queue_training(session, None)
-    registry.work_once(make_session, settings)
+        training_jobs.queue_training(session, None)
+    training_jobs.work_once(make_session, settings)
     drift.check_import(make_session, _import(make_session, batch, "batch.json"))
     make_session.engine.dispose()
     return settings

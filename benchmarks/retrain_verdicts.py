@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from db.models import ModelVersion, User
 from db.session import engine_for, session_factory
-from labeling import judgements, registry, serving
+from labeling import judgements, serving, training_jobs
 from labeling.annotate import annotation_form
 from labeling.annotator import Annotator, judgement
 from labeling.config import load_settings
@@ -131,8 +131,8 @@ def main() -> None:
                 settings_like=settings,
             )
         with make_session.begin() as session:
-            registry.queue_training(session, None)
-        registry.work_once(make_session, settings)
+            training_jobs.queue_training(session, None)
+        training_jobs.work_once(make_session, settings)
         with make_session() as session:
             v1, v2 = session.scalars(select(ModelVersion).order_by(ModelVersion.id)).all()[:2]
             gate = v2.metrics["gate"]

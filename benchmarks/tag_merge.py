@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import messy_database
-from labeling import tags
+from labeling import tag_history, tags
 from labeling.synthetic import messy_catalogue
 
 VARIANT = "yolo-v4"
@@ -37,10 +37,10 @@ def main() -> None:
             details = tags.merge(session, None, VARIANT, "yolov4")
         merge_seconds = time.perf_counter() - started
         with make_session() as session:
-            event_id = tags.tag_history(session, "yolov4")[0].id
+            event_id = tag_history.tag_history(session, "yolov4")[0].id
         started = time.perf_counter()
         with make_session.begin() as session:
-            tags.undo(session, None, event_id)
+            tag_history.undo(session, None, event_id)
         undo_seconds = time.perf_counter() - started
     result = {
         "benchmark": "tag_merge",

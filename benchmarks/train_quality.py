@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks.train_scale import DEMO_TAGS, many_tag_database
 from db.models import ModelVersion
 from db.session import engine_for, session_factory, upgrade_to_head
-from labeling import io, registry
+from labeling import io, training_jobs
 from labeling.config import Settings
 from labeling.synthetic import demo_projects, demo_taxonomy
 
@@ -43,8 +43,8 @@ def quality(name: str) -> dict[str, object]:
             assert n_tags != DEMO_TAGS, "use the demo or a many-tag catalogue"
             settings, make_session = many_tag_database(Path(workdir), size, n_tags)
         with make_session.begin() as session:  # type: ignore[attr-defined]
-            version_id = registry.queue_training(session, None).id
-        registry.work_once(make_session, settings)  # type: ignore[arg-type]
+            version_id = training_jobs.queue_training(session, None).id
+        training_jobs.work_once(make_session, settings)  # type: ignore[arg-type]
         with make_session() as session:  # type: ignore[operator]
             version = session.get(ModelVersion, version_id)
             overall = (version.metrics or {}).get("overall", {})

@@ -28,7 +28,7 @@ from pathlib import Path
 from benchmarks.common import synthetic_database
 from db.models import ModelVersion
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import io, registry
+from labeling import io, training_jobs
 from labeling.config import Settings
 from labeling.synthetic import messy_catalogue
 
@@ -68,7 +68,7 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
         cpu_started = _cpu_seconds()
         started = time.perf_counter()
         with make_session.begin() as session:
-            version_id = registry.queue_training(session, None).id
+            version_id = training_jobs.queue_training(session, None).id
         if profiler:
             profiler.enable()
 
@@ -76,7 +76,7 @@ def measure(size: int, n_tags: int, profile_to: Path | None = None) -> dict[str,
             stages.append((stage, time.perf_counter()))
             print(f"{stages[-1][1] - started:8.2f} s  {stage}", file=sys.stderr, flush=True)
 
-        registry.work_once(make_session, settings, mark)
+        training_jobs.work_once(make_session, settings, mark)
         total = time.perf_counter() - started
         cpu = _cpu_seconds() - cpu_started
         if profiler and profile_to:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 
 from db.models import Project, User
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import io, registry, serving
+from labeling import io, serving, training_jobs
 from labeling.assessment import verified_project_ids
 from labeling.config import Settings
 from labeling.judgements import submit
@@ -69,8 +69,8 @@ def trained_database(workdir: Path, projects: list[dict]) -> Settings:
         session.add_all(
             User(username=f"a{i}", password_hash="x", role="annotator") for i in range(ANNOTATORS)
         )
-        registry.queue_training(session, None)
-    registry.work_once(make_session, settings)
+        training_jobs.queue_training(session, None)
+    training_jobs.work_once(make_session, settings)
     make_session.engine.dispose()
     return settings
 

@@ -18,9 +18,16 @@ from sqlalchemy import func, select
 
 from db.models import ROLES, ModelVersion, Project
 from db.session import SessionFactory
-from labeling import auth, drift, io, registry, tags
+from labeling import auth, drift, io, registry, tags, training_jobs
 from labeling.annotations import STATUSES
-from labeling.cli_common import UsageError, masked_url, open_database, print_progress, progress
+from labeling.cli_common import (
+    UsageError,
+    masked_url,
+    open_database,
+    print_progress,
+    progress,
+    to_json,
+)
 from labeling.cli_models import cmd_drift, cmd_models, cmd_train, cmd_worker
 from labeling.cli_models import waiting_message as waiting_message  # labeling.cli.waiting_message
 from labeling.cli_tags import cmd_tags
@@ -133,7 +140,7 @@ def cmd_label_errors(args: argparse.Namespace, settings: Settings, out: TextIO) 
         rows = label_errors.suspect_rows(session, found, args.tag, args.top)
     per_tag = label_errors.suspected_per_tag(found)
     if args.json:
-        out.write(registry.to_json({"suspects": rows, "per_tag": per_tag}) + "\n")
+        out.write(to_json({"suspects": rows, "per_tag": per_tag}) + "\n")
         return 0
     if not rows:
         out.write("No suspected label errors.\n")
@@ -155,7 +162,7 @@ def cmd_agreement(args: argparse.Namespace, settings: Settings, out: TextIO) -> 
     with open_database(settings)() as session:
         report = agreement.compute_agreement(session)
     if args.json:
-        out.write(registry.to_json(agreement.report_json(report)) + "\n")
+        out.write(to_json(agreement.report_json(report)) + "\n")
     else:
         out.write(agreement.report_text(report))
     return 0
@@ -285,8 +292,8 @@ def _train_first_version(make_session: SessionFactory, settings: Settings, out: 
         return 0
     out.write("training the first model version (seconds on the demo catalogue) ...\n")
     with make_session.begin() as session:
-        version_id = registry.queue_training(session, None).id
-    registry.work_once(make_session, settings, print_progress)
+        version_id = training_jobs.queue_training(session, None).id
+    training_jobs.work_once(make_session, settings, print_progress)
     with make_session() as session:
         version = session.get(ModelVersion, version_id)
         assert version is not None

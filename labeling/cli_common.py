@@ -8,8 +8,10 @@ imports, no cycle.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -39,5 +41,10 @@ def open_database(settings: Settings) -> Callable[[], Session]:
 
 
 def print_progress(stage: str, pct: float) -> None:
-    """A training's progress callback (``registry.work_once``)."""
+    """A training's progress callback (``training_jobs.work_once``)."""
     progress(f"[{pct:5.1f}%] {stage}")
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON for ``--json`` output; dates and other non-JSON values as their text."""
+    return json.dumps(data, indent=2, default=str)

@@ -17,8 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import ModelVersion
-from labeling import assessment, baseline, drift, model_report, promotion, registry
-from labeling.cli_common import UsageError, open_database, print_progress, progress
+from labeling import (
+    assessment,
+    baseline,
+    drift,
+    model_report,
+    promotion,
+    registry,
+    training_jobs,
+    version_summaries,
+)
+from labeling.cli_common import UsageError, open_database, print_progress, progress, to_json
 from labeling.config import Settings
 
 
@@ -28,7 +37,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     training whose process on this machine is gone is recovered at once."""
     make_session = open_database(settings)
     with make_session.begin() as session:
-        version_id = registry.queue_training(session, None).id
+        version_id = training_jobs.queue_training(session, None).id
     progress(f"queued model version {version_id}")
     said = ""
     while True:
@@ -36,11 +45,11 @@ def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             version = session.get(ModelVersion, version_id)
             assert version is not None
             if version.status in ("ready", "failed"):
-                details = registry.version_details(version)
+                details = version_summaries.version_details(version)
                 break
-        for orphan in registry.fail_orphaned_trainings(make_session):
+        for orphan in training_jobs.fail_orphaned_trainings(make_session):
             progress(f"model version {orphan} was training in a process that is gone: failed it")
-        if registry.work_once(make_session, settings, print_progress) is None:
+        if training_jobs.work_once(make_session, settings, print_progress) is None:
             with make_session() as session:
                 waiting = waiting_message(session, version_id, settings)
             if waiting != said:
@@ -48,7 +57,7 @@ def cmd_train(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
                 said = waiting
             time.sleep(1.0)
     if args.json:
-        out.write(registry.to_json(details) + "\n")
+        out.write(to_json(details) + "\n")
     else:
         out.write(model_report.version_text(details))
     return 0 if details["status"] == "ready" else 1
@@ -86,7 +95,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
         serving = registry.current_version(session)
         if args.models_command == "list":
             data: Any = [
-                registry.version_summary(v)
+                version_summaries.version_summary(v)
                 | {"serving": serving is not None and v.id == serving.id}
                 for v in registry.list_versions(session)
             ]
@@ -96,7 +105,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             data = model_report.rules_details(serving)
             text_ = model_report.rules_text(data)
         elif args.models_command == "show":
-            data = registry.version_details(_version(session, args.version))
+            data = version_summaries.version_details(_version(session, args.version))
             text_ = model_report.version_text(data)
         else:
             for version_id in (args.a, args.b):
@@ -109,7 +118,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings, out: TextIO) -> int
             except assessment.ComparisonError as error:
                 raise UsageError(str(error)) from None
             text_ = model_report.paired_text(data)
-    out.write(registry.to_json(data) + "\n" if args.json else text_)
+    out.write(to_json(data) + "\n" if args.json else text_)
     return 0
 
 
@@ -144,7 +153,7 @@ def cmd_drift(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             )
         except drift.DriftError as error:
             raise UsageError(str(error)) from None
-    out.write(registry.to_json(report) + "\n" if args.json else drift.report_text(report))
+    out.write(to_json(report) + "\n" if args.json else drift.report_text(report))
     return 0
 
 
@@ -158,13 +167,13 @@ def _version(session: Session, version_id: int) -> ModelVersion:
 def cmd_worker(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     make_session = open_database(settings)
     if args.once:
-        job = registry.work_once(make_session, settings, print_progress)
+        job = training_jobs.work_once(make_session, settings, print_progress)
         out.write(f"ran model version {job}\n" if job else "no queued training\n")
         return 0
     progress(f"worker polling every {args.poll} s for queued trainings (Ctrl-C stops)")
     stop = threading.Event()
     try:
-        registry.run_worker(make_session, settings, stop, args.poll)
+        training_jobs.run_worker(make_session, settings, stop, args.poll)
     except KeyboardInterrupt:
         stop.set()
     return 0

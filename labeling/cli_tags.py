@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from labeling import tags, tags_text
+from labeling import tag_history, tag_overview, tags, tags_text
 from labeling.cli_common import open_database
 from labeling.config import Settings
 
@@ -20,18 +20,20 @@ def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     action = args.tags_command
     if action == "list":
         with make_session() as session:
-            rows = tags.filter_overview(
-                tags.tag_overview(session, settings.trust_source_tags), args.search, args.kind
+            rows = tag_overview.filter_overview(
+                tag_overview.tag_overview(session, settings.trust_source_tags),
+                args.search,
+                args.kind,
             )
         _write(out, args.json, [row.to_dict() for row in rows], tags_text.overview_text(rows))
     elif action == "history":
         with make_session() as session:
-            events = tags.tag_history(session, args.name)
+            events = tag_history.tag_history(session, args.name)
         data = [{**asdict(event), "at": event.at.isoformat()} for event in events]
         _write(out, args.json, data, tags_text.history_text(events))
     elif action == "undo":
         with make_session.begin() as session:
-            out.write(tags.undo(session, None, args.event) + "\n")
+            out.write(tag_history.undo(session, None, args.event) + "\n")
     else:
         names = [getattr(args, slot.lower()) for slot in tags.ACTIONS[action].arguments]
         with make_session.begin() as session:

@@ -6,7 +6,7 @@ from typing import Any
 
 from db.models import ModelVersion
 from labeling.intervals import CANT_TELL, verdict_counts
-from labeling.registry import weighted_interval
+from labeling.version_summaries import weighted_interval
 
 
 def _number(value: Any, width: int = 8) -> str:

@@ -48,7 +48,7 @@ from labeling.annotations import (
 
 CHUNK = 500
 # First half of the two-part advisory lock key of a project's state (the second is its id);
-# distinct from serving.SERVE_LOCK_KEY and registry.CLAIM_LOCK_KEY, which use the one-part form.
+# distinct from serving.SERVE_LOCK_KEY and training_jobs.CLAIM_LOCK_KEY (one-part form).
 STATE_LOCK_KEY = 4_145_003
 DECIDING_SOURCES = ("resolved", "agreed", "single")
 

@@ -1,34 +1,32 @@
-"""Model versions: training jobs, their progress, their artifacts and the stored scores.
+"""Model versions: training one claimed version, its progress, its artifact and the stored
+scores, and which version serves.
 
-A training job is a ModelVersion row. Workers claim queued rows one at a time per database,
-report progress on the row, write the artifact atomically and only then mark the version ready
-in one transaction with its predictions, so a crash at any point leaves the previous ready
-version serving and never a version pointing at a missing file.
+A training job is a ModelVersion row. ``labeling.training_jobs`` queues and claims the rows
+one at a time per database and runs the workers; a claimed version reports progress on the
+row, writes the artifact atomically and only then is marked ready in one transaction with its
+predictions, so a crash at any point leaves the previous ready version serving and never a
+version pointing at a missing file. Summaries and comparisons of stored versions are in
+``labeling.version_summaries``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import os
-import socket
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import joblib
 import numpy as np
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Annotation, ModelVersion, Prediction, Tag, User, utcnow
+from db.models import ModelVersion, Prediction, Tag, User, utcnow
 from db.session import SessionFactory, make_private_dir
 from labeling import assessment, audit, label_errors, promotion
 from labeling.config import Settings
@@ -49,9 +47,8 @@ from labeling.strategies import (
     WARM_STRATEGIES,
     uncertainty_scores,
 )
+from labeling.version_summaries import metric_deltas
 
-logger = logging.getLogger(__name__)
-CLAIM_LOCK_KEY = 4_145_001
 KEPT_PREDICTION_VERSIONS = 2
 STORED_PROBABILITY_FLOOR = 0.005
 
@@ -79,124 +76,6 @@ def label_snapshot(corpus: CorpusRows) -> dict[str, Any]:
         "tag_counts": dict(sorted(counts.items())),
         "hash": digest.hexdigest()[:16],
     }
-
-
-# --- queue and claim -------------------------------------------------------------------------
-
-
-def queue_training(
-    session: Session, actor: audit.Actor | None, params: ModelParams | None = None
-) -> ModelVersion:
-    """Queue a retrain; if one is already waiting, that one is returned instead of a second,
-    so that impatient clicks do not pile up identical jobs."""
-    waiting = session.scalar(
-        select(ModelVersion).where(ModelVersion.status == "queued").order_by(ModelVersion.id)
-    )
-    if waiting is not None:
-        return waiting
-    version = ModelVersion(
-        status="queued",
-        params=(params or ModelParams()).to_dict(),
-        created_by_id=actor.id if actor is not None else None,
-        progress_stage="queued",
-    )
-    session.add(version)
-    session.flush()
-    audit.record(session, actor, "train.queue", version=version.id)
-    return version
-
-
-def claim_next_job(
-    make_session: SessionFactory, stale_after: timedelta, now: datetime | None = None
-) -> int | None:
-    """Atomically move the oldest queued job to 'training', unless a live training runs.
-
-    A training whose heartbeat is older than ``stale_after`` belongs to a worker that died:
-    it is marked failed so that the queue moves on. SQLite serialises this transaction with
-    BEGIN IMMEDIATE; PostgreSQL with a transaction-scoped advisory lock, so two workers on two
-    machines never both claim."""
-    now = now or utcnow()
-    with make_session.begin() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK_KEY})
-        session.execute(
-            update(ModelVersion)
-            .where(ModelVersion.status == "training", ModelVersion.heartbeat_at < now - stale_after)
-            .values(
-                status="failed",
-                error="the training worker stopped without finishing (no heartbeat)",
-                finished_at=now,
-                progress_stage="failed",
-            )
-        )
-        running = session.scalar(
-            select(func.count()).select_from(ModelVersion).where(ModelVersion.status == "training")
-        )
-        if running:
-            return None
-        job_id = session.scalar(
-            select(ModelVersion.id)
-            .where(ModelVersion.status == "queued")
-            .order_by(ModelVersion.id)
-            .limit(1)
-        )
-        if job_id is None:
-            return None
-        claimed = session.execute(
-            update(ModelVersion)
-            .where(ModelVersion.id == job_id, ModelVersion.status == "queued")
-            .values(
-                status="training",
-                started_at=now,
-                heartbeat_at=now,
-                worker=this_worker(),
-                progress_stage="starting",
-                progress_pct=0.0,
-            )
-        )
-        return job_id if claimed.rowcount == 1 else None
-
-
-def this_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _worker_is_gone(worker: str | None) -> bool:
-    """True only when the worker ran on this host and its process no longer exists; a worker
-    on another host is left to the heartbeat timeout."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def fail_orphaned_trainings(make_session: SessionFactory, now: datetime | None = None) -> list[int]:
-    """Mark failed, at once, every training whose worker process on this host is gone (killed,
-    crashed), so that the queue moves on without waiting for the heartbeat timeout."""
-    now = now or utcnow()
-    with make_session.begin() as session:
-        running = session.execute(
-            select(ModelVersion.id, ModelVersion.worker).where(ModelVersion.status == "training")
-        ).all()
-        orphans = [version_id for version_id, worker in running if _worker_is_gone(worker)]
-        if orphans:
-            session.execute(
-                update(ModelVersion)
-                .where(ModelVersion.id.in_(orphans), ModelVersion.status == "training")
-                .values(
-                    status="failed",
-                    error="the training worker's process is gone (recovered at once)",
-                    finished_at=now,
-                    progress_stage="failed",
-                )
-            )
-    return orphans
 
 
 def _report_progress(make_session: SessionFactory, version_id: int, stage: str, pct: float) -> None:
@@ -563,29 +442,6 @@ def _drop_old_predictions(session: Session) -> None:
     drop_predicted_tags(session, kept)
 
 
-def maybe_queue_retrain(session: Session, every: int) -> ModelVersion | None:
-    """Queue a retrain once ``every`` judgements have arrived since the newest version read its
-    labels, unless one is already waiting or running: labelling keeps improving the model
-    without anyone pressing a button, and without piling up jobs."""
-    busy = session.scalar(
-        select(func.count())
-        .select_from(ModelVersion)
-        .where(ModelVersion.status.in_(("queued", "training")))
-    )
-    if busy:
-        return None
-    # A version reads the labels when it starts, so judgements before that are in it.
-    newest = session.scalar(
-        select(func.max(func.coalesce(ModelVersion.started_at, ModelVersion.created_at)))
-    )
-    new_judgements = select(func.count()).select_from(Annotation)
-    if newest is not None:
-        new_judgements = new_judgements.where(Annotation.created_at > newest)
-    if (session.scalar(new_judgements) or 0) < every:
-        return None
-    return queue_training(session, None)
-
-
 # --- reading versions ------------------------------------------------------------------------
 
 
@@ -597,106 +453,3 @@ def current_version(session: Session) -> ModelVersion | None:
 
 def list_versions(session: Session) -> list[ModelVersion]:
     return list(session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())))
-
-
-def metric_deltas(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Change of every overall and per-class metric from one version to the next (after minus
-    before); tags present in only one of them are left out."""
-    overall = {
-        key: round(value - before.get("overall", {})[key], 4)
-        for key, value in after.get("overall", {}).items()
-        if key.endswith("_f1") and key in before.get("overall", {})
-    }
-    per_class = {
-        tag: {
-            key: round(values[key] - before["per_class"][tag][key], 4)
-            for key in ("precision", "recall", "f1")
-        }
-        for tag, values in after.get("per_class", {}).items()
-        if tag in before.get("per_class", {})
-    }
-    return {"overall": overall, "per_class": per_class}
-
-
-def version_summary(version: ModelVersion) -> dict[str, Any]:
-    overall = (version.metrics or {}).get("overall", {})
-    return {
-        "version": version.id,
-        "status": version.status,
-        "created_at": version.created_at.isoformat(timespec="seconds"),
-        "duration_s": version.duration_s,
-        "progress": f"{version.progress_stage} {version.progress_pct:.0f}%",
-        "train_projects": (version.label_snapshot or {}).get("train_projects"),
-        "eval_projects": overall.get("projects"),
-        "micro_f1": overall.get("micro_f1"),
-        "macro_f1": overall.get("macro_f1"),
-        "weighted_f1": overall.get("weighted_f1"),
-        "samples_f1": overall.get("samples_f1"),
-        "error": version.error,
-        "promotion": version.promotion,
-        "weighted_f1_interval": weighted_interval(version.metrics or {}, "intervals"),
-    }
-
-
-def weighted_interval(metrics: dict[str, Any], *path: str) -> list[float] | None:
-    """[low, high] of the weighted F1 on all labels stored under ``path``, if any."""
-    stored: Any = metrics
-    for key in (*path, "all", "overall", "weighted_f1"):
-        stored = stored.get(key) if isinstance(stored, dict) else None
-    return [stored["low"], stored["high"]] if stored else None
-
-
-def version_details(version: ModelVersion) -> dict[str, Any]:
-    return {
-        **version_summary(version),
-        "params": version.params,
-        "label_snapshot": version.label_snapshot,
-        "thresholds": version.thresholds,
-        "metrics": version.metrics,
-        "artifact_path": version.artifact_path,
-    }
-
-
-def compare(a: ModelVersion, b: ModelVersion) -> dict[str, Any]:
-    return {
-        "a": version_summary(a),
-        "b": version_summary(b),
-        "b_minus_a": metric_deltas(a.metrics or {}, b.metrics or {}),
-    }
-
-
-# --- workers ---------------------------------------------------------------------------------
-
-
-def work_once(
-    make_session: SessionFactory,
-    settings: Settings,
-    progress: Callable[[str, float], None] | None = None,
-) -> int | None:
-    """Claim and run one job; returns its id, or None when there was nothing to do."""
-    job = claim_next_job(make_session, timedelta(seconds=settings.training_stale_seconds))
-    if job is not None:
-        train_version(make_session, job, settings, progress)
-    return job
-
-
-def run_worker(
-    make_session: SessionFactory,
-    settings: Settings,
-    stop: threading.Event,
-    poll_seconds: float = 2.0,
-) -> None:
-    """Poll for queued jobs until ``stop`` is set; used by the app's background thread and by
-    ``python -m labeling worker``."""
-    while not stop.is_set():
-        try:
-            ran = work_once(make_session, settings)
-        except Exception:  # the database may be briefly unreachable; keep polling
-            logger.exception("training worker: claiming a job failed")
-            ran = None
-        if ran is None:
-            stop.wait(poll_seconds)
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str)

@@ -52,7 +52,7 @@ from labeling.serving_policy import (
 )
 from labeling.strategies import LABEL_ERRORS
 
-SERVE_LOCK_KEY = 4_145_002  # distinct from registry.CLAIM_LOCK_KEY
+SERVE_LOCK_KEY = 4_145_002  # distinct from training_jobs.CLAIM_LOCK_KEY
 REASON_TAGS = 3
 UNSURE_MARGIN = 0.25
 

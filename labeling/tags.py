@@ -1,12 +1,13 @@
-"""The tag vocabulary and its curation: every tag and candidate with its counts, and the
-actions an admin takes on them (create, rename, aliases, parents, activate, promote, discard,
-merge).
+"""Curating the tag vocabulary: the actions an admin takes on tags and candidates (create,
+rename, aliases, parents, activate, promote, discard, merge), also by name for the command
+line and the Tags page. The table of every tag with its counts is ``labeling.tag_overview``;
+a tag's history and undo are ``labeling.tag_history``.
 
 Tagging projects one by one cannot fix a vocabulary problem: ``yolo-v4`` next to ``yolov4``
 hides projects from whoever searches by either. Each action here is one call inside the
 caller's transaction, records an audit event naming the tags it touched (that is a tag's
-history), and is undone by its inverse action (``undo`` finds it from the event), so curating
-a 2,000-tag long tail is safe to do quickly.
+history), and is undone by its inverse action (``tag_history.undo`` finds it from the event),
+so curating a 2,000-tag long tail is safe to do quickly.
 
 Judgements and resolutions store tag names, so a rename or merge rewrites the name in them:
 the vocabulary changed, not anyone's judgement, and the audit event keeps the original lists
@@ -16,16 +17,14 @@ so that the inverse action puts them back.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from db.models import Annotation, AuditEvent, Resolution, SourceTag, Tag, TagAlias, TagParent
-from labeling import audit, registry
-from labeling.insights import label_summary, prediction_summary
+from db.models import Annotation, Resolution, SourceTag, Tag, TagAlias, TagParent
+from labeling import audit, training_jobs
 from labeling.io_parse import FORBIDDEN_TAG_CHARACTERS, MAX_TAG_CHARS, find_cycle
 from labeling.project_state import refresh_judged_rows
 from labeling.text import slugify_tag
@@ -35,76 +34,6 @@ JUDGEMENT_FIELDS = ("tags", "shown_tags", "added", "removed")
 
 class TagError(ValueError):
     """An action that cannot be done as asked; the message says exactly why."""
-
-
-@dataclass(frozen=True)
-class TagInfo:
-    """One row of the Tags page: a tag or a candidate with where it is used."""
-
-    name: str
-    kind: str  # "tag" or "candidate"
-    active: bool
-    aliases: tuple[str, ...]
-    parents: tuple[str, ...]
-    source: int  # projects that arrived with it
-    effective: int  # projects whose effective label has it (0 for a candidate: never a label)
-    predicted: int  # projects the serving model predicts it for
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "active": self.active,
-            "aliases": list(self.aliases),
-            "parents": list(self.parents),
-            "source": self.source,
-            "effective": self.effective,
-            "predicted": self.predicted,
-        }
-
-
-def tag_overview(session: Session, trust_source_tags: bool) -> list[TagInfo]:
-    """Every tag and candidate, by name, with aliases, parents and counts."""
-    tags = session.execute(select(Tag.id, Tag.name, Tag.active, Tag.candidate)).all()
-    names = {tag_id: name for tag_id, name, _, _ in tags}
-    aliases: dict[str, list[str]] = defaultdict(list)
-    for alias, tag_id in session.execute(select(TagAlias.alias, TagAlias.tag_id)):
-        aliases[names[tag_id]].append(alias)
-    parents: dict[str, list[str]] = defaultdict(list)
-    for tag_id, parent_id in session.execute(select(TagParent.tag_id, TagParent.parent_id)):
-        parents[names[tag_id]].append(names[parent_id])
-    source = dict(
-        session.execute(select(SourceTag.tag_id, func.count()).group_by(SourceTag.tag_id)).all()
-    )
-    effective = label_summary(session, trust_source_tags).effective_per_tag
-    version = registry.current_version(session)
-    predicted = prediction_summary(session, version.id if version else None).predicted_per_tag
-    return [
-        TagInfo(
-            name=name,
-            kind="candidate" if candidate else "tag",
-            active=active,
-            aliases=tuple(sorted(aliases[name])),
-            parents=tuple(sorted(parents[name])),
-            source=source.get(tag_id, 0),
-            effective=0 if candidate else effective.get(name, 0),
-            predicted=predicted.get(name, 0),
-        )
-        for tag_id, name, active, candidate in sorted(tags, key=lambda row: row[1])
-    ]
-
-
-def filter_overview(
-    rows: Iterable[TagInfo], search: str = "", kind: str | None = None
-) -> list[TagInfo]:
-    """Rows whose name or an alias contains ``search`` (case-insensitive), of one kind."""
-    needle = search.strip().lower()
-    return [
-        row
-        for row in rows
-        if (kind is None or row.kind == kind)
-        and (not needle or needle in row.name or any(needle in a for a in row.aliases))
-    ]
 
 
 # --- looking tags up ---------------------------------------------------------------------------
@@ -177,7 +106,7 @@ def rename_tag(session: Session, actor: audit.Actor | None, old: str, new: str) 
     tag.name = new
     originals = _rewrite_judgements(session, {old: new})
     session.flush()
-    version = registry.queue_training(session, actor).id
+    version = training_jobs.queue_training(session, actor).id
     _record(
         session, actor, "rename", tags=[old, new], old=old, new=new, retrain=version, **originals
     )
@@ -389,7 +318,7 @@ def merge(session: Session, actor: audit.Actor | None, source: str, target: str)
     session.flush()
     session.add(TagAlias(alias=source, tag_id=new.id))
     details.update(_rewrite_judgements(session, {source: target}))
-    details["retrain"] = registry.queue_training(session, actor).id
+    details["retrain"] = training_jobs.queue_training(session, actor).id
     session.flush()
     _record(session, actor, "merge", **details)
     return details
@@ -430,7 +359,7 @@ def split(session: Session, actor: audit.Actor | None, details: dict[str, Any]) 
     _delete_links(session, new.id, details["projects_moved"])
     _insert_links(session, old.id, details["projects_moved"] + details["projects_with_both"])
     _restore_judgements(session, details)
-    version = registry.queue_training(session, actor).id
+    version = training_jobs.queue_training(session, actor).id
     session.flush()
     _record(
         session,
@@ -485,90 +414,6 @@ def _restore_judgements(session: Session, details: dict[str, Any]) -> None:
     for row_id, names in details.get("resolutions", {}).items():
         session.execute(update(Resolution).where(Resolution.id == int(row_id)).values(tags=names))
     refresh_judged_rows(session, details.get("annotations", {}), details.get("resolutions", {}))
-
-
-# --- history and undo ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TagEvent:
-    id: int
-    at: Any
-    actor: str
-    action: str
-    summary: str
-
-
-def describe(action: str, details: dict[str, Any]) -> str:
-    """One line a person reads in a tag's history."""
-    short = action.removeprefix("tag.")
-    if short == "merge":
-        moved = len(details.get("projects_moved", [])) + len(details.get("projects_with_both", []))
-        return f"merged {details['source']} into {details['target']} ({moved} projects)"
-    if short == "split":
-        return f"split {details['source']} back out of {details['target']}"
-    if short == "rename":
-        return f"renamed {details['old']} to {details['new']}"
-    if short in ("alias_add", "alias_remove"):
-        verb = "added alias" if short == "alias_add" else "removed alias"
-        return f"{verb} {details['alias']} of {details['tag']}"
-    if short in ("parent_set", "parent_remove"):
-        verb = "set" if short == "parent_set" else "removed"
-        return f"{verb} parent {details['parent']} of {details['tag']}"
-    if short == "discard":
-        return (
-            f"discarded candidate {details['name']} ({len(details.get('projects', []))} projects)"
-        )
-    return f"{short} {details.get('name', '')}".strip()
-
-
-def tag_history(session: Session, name: str, limit: int = 100) -> list[TagEvent]:
-    """The events that touched ``name``, newest first."""
-    events = session.scalars(
-        select(AuditEvent).where(AuditEvent.action.like("tag.%")).order_by(AuditEvent.id.desc())
-    )
-    found = []
-    for event in events:
-        if name in (event.details or {}).get("tags", ()):
-            found.append(
-                TagEvent(
-                    event.id,
-                    event.created_at,
-                    event.actor,
-                    event.action,
-                    describe(event.action, event.details),
-                )
-            )
-            if len(found) >= limit:
-                break
-    return found
-
-
-def undo(session: Session, actor: audit.Actor | None, event_id: int) -> str:
-    """Apply the inverse of a tag event; returns what was done, as a line."""
-    event = session.get(AuditEvent, event_id)
-    if event is None or not event.action.startswith("tag."):
-        raise TagError(f"no tag event {event_id}")
-    d = event.details
-    inverse = {
-        "tag.create": lambda: delete_unused_tag(session, actor, d["name"]),
-        "tag.delete": lambda: create_tag(session, actor, d["name"]),
-        "tag.rename": lambda: rename_tag(session, actor, d["new"], d["old"]),
-        "tag.alias_add": lambda: remove_alias(session, actor, d["alias"]),
-        "tag.alias_remove": lambda: add_alias(session, actor, d["tag"], d["alias"]),
-        "tag.parent_set": lambda: remove_parent(session, actor, d["tag"], d["parent"]),
-        "tag.parent_remove": lambda: set_parent(session, actor, d["tag"], d["parent"]),
-        "tag.activate": lambda: set_active(session, actor, d["name"], False),
-        "tag.deactivate": lambda: set_active(session, actor, d["name"], True),
-        "tag.promote": lambda: demote(session, actor, d["name"]),
-        "tag.demote": lambda: promote(session, actor, d["name"]),
-        "tag.discard": lambda: restore(session, actor, d["name"], d["projects"], d["aliases"]),
-        "tag.merge": lambda: split(session, actor, d),
-    }.get(event.action)
-    if inverse is None:
-        raise TagError(f"event {event_id} ({event.action}) has no inverse action")
-    inverse()
-    return f"undid: {describe(event.action, d)}"
 
 
 # --- actions by name, for the command line and the Tags page ------------------------------------

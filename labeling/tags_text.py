@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from labeling.import_report import visible
-from labeling.tags import TagEvent, TagInfo
+from labeling.tag_history import TagEvent
+from labeling.tag_overview import TagInfo
 
 
 def overview_text(rows: Sequence[TagInfo]) -> str:

@@ -5,7 +5,7 @@ import time
 import streamlit as st
 
 from db.models import utcnow
-from labeling import judgements, registry, serving, undo
+from labeling import judgements, serving, training_jobs, undo
 from labeling.annotate import (
     annotation_form,
     model_status,
@@ -68,7 +68,7 @@ if status.training_stage:
 
 def judgement_done() -> None:
     with make_session.begin() as session:
-        registry.maybe_queue_retrain(session, config.retrain_every)
+        training_jobs.maybe_queue_retrain(session, config.retrain_every)
     state.pop("restored_tags", None)
     del state["served_for"]
 

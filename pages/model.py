@@ -2,7 +2,16 @@
 
 import streamlit as st
 
-from labeling import assessment, drift, insights, metrics, promotion, registry
+from labeling import (
+    assessment,
+    drift,
+    insights,
+    metrics,
+    promotion,
+    registry,
+    training_jobs,
+    version_status,
+)
 from labeling.charts import model as charts
 from labeling.charts.simulation import simulation_chart
 from labeling.text import escape_markdown
@@ -22,7 +31,7 @@ def prediction_summary(database_url: str, version_id: int) -> insights.Predictio
 
 with make_session() as session:
     versions = registry.list_versions(session)
-    names = metrics.usernames(session)
+    names = version_status.usernames(session)
     current = registry.current_version(session)
 
 st.title("Model")
@@ -32,7 +41,7 @@ def training_panel(following: int | None) -> None:
     """Retrain button and the running job's progress; reruns itself every two seconds while
     a job runs and reloads the whole page once the job it follows has ended."""
     with make_session() as session:
-        job = metrics.running_job(metrics.unfinished_versions(session))
+        job = version_status.running_job(version_status.unfinished_versions(session))
     if following is not None and (job is None or job.id != following):
         st.rerun()
     if job is not None:
@@ -46,14 +55,14 @@ def training_panel(following: int | None) -> None:
         )
     if st.button("Retrain now", type="primary", disabled=job is not None):
         with make_session.begin() as session:
-            registry.queue_training(session, user)
+            training_jobs.queue_training(session, user)
         st.rerun()
 
 
-job = metrics.running_job(versions)
+job = version_status.running_job(versions)
 st.fragment(training_panel, run_every=2 if job is not None else None)(job.id if job else None)
 
-failure = metrics.newest_failure(versions)
+failure = version_status.newest_failure(versions)
 if failure is not None:
     serving = f"version {current.id} keeps serving" if current else "no version is serving yet"
     st.error(
@@ -83,7 +92,7 @@ def promote(version_id: int) -> None:
         st.rerun()
 
 
-for version in metrics.held_versions(versions):
+for version in version_status.held_versions(versions):
     st.warning(
         escape_markdown(
             f"Version {version.id} is held, v{current.id} keeps serving — "
@@ -95,7 +104,7 @@ for version in metrics.held_versions(versions):
 if "promotion_message" in st.session_state:
     st.success(escape_markdown(st.session_state.pop("promotion_message").capitalize()))
 
-facts = metrics.training_facts(current, names)
+facts = version_status.training_facts(current, names)
 scored = current.metrics or {}
 counts = metrics.labelled_counts(scored)
 labels = st.radio(
@@ -149,8 +158,8 @@ if top.value is not None:
 st.caption(
     f"Trained on the labels of {facts['train_projects']:,} projects (label snapshot "
     f"{facts['labels_hash']}), started by {escape_markdown(facts['started_by'])}, finished "
-    f"{metrics.when_text(facts['finished_at'])} after "
-    f"{metrics.duration_text(facts['duration_s'])}. Scores are measured on held-out "
+    f"{version_status.when_text(facts['finished_at'])} after "
+    f"{version_status.duration_text(facts['duration_s'])}. Scores are measured on held-out "
     "projects the model never trains on. "
     + escape_markdown(
         f"Why it serves: {(current.promotion or {}).get('reason', 'newest ready version')}."
@@ -286,7 +295,7 @@ else:
 
 st.subheader("Versions")
 st.dataframe(
-    metrics.versions_frame(versions, names, current.id),
+    version_status.versions_frame(versions, names, current.id),
     hide_index=True,
     column_config={
         name: st.column_config.NumberColumn(format="%.3f")

@@ -4,7 +4,7 @@ candidates, the curation actions and each tag's history with undo."""
 import pandas as pd
 import streamlit as st
 
-from labeling import tag_suggestions, tags
+from labeling import tag_history, tag_overview, tag_suggestions, tags
 from labeling.text import escape_markdown
 from ui.app import database, require_access, settings
 
@@ -31,7 +31,7 @@ def run(change, done: str | None = None) -> None:
 
 
 with database()() as session:
-    overview = tags.tag_overview(session, config.trust_source_tags)
+    overview = tag_overview.tag_overview(session, config.trust_source_tags)
     suggestions = tag_suggestions.merge_suggestions(session)
     identifiers = tag_suggestions.identifier_tags(session)
 
@@ -93,7 +93,7 @@ st.subheader("All tags and candidates")
 search_column, kind_column = st.columns([3, 1])
 search = search_column.text_input("Search names and aliases")
 kind = kind_column.selectbox("Kind", ["all", "tag", "candidate"])
-shown = tags.filter_overview(overview, search, None if kind == "all" else kind)
+shown = tag_overview.filter_overview(overview, search, None if kind == "all" else kind)
 st.dataframe(
     pd.DataFrame([row.to_dict() for row in shown]).assign(
         aliases=lambda f: f["aliases"].map(", ".join),
@@ -122,7 +122,7 @@ st.subheader("History")
 history_tag = st.selectbox("Tag or candidate", names, key="history_tag", index=None)
 if history_tag:
     with database()() as session:
-        events = tags.tag_history(session, history_tag)
+        events = tag_history.tag_history(session, history_tag)
     if events:
         st.dataframe(
             pd.DataFrame(
@@ -132,6 +132,6 @@ if history_tag:
         )
         undo_id = st.selectbox("Event to undo", [e.id for e in events])
         if st.button("Undo this event"):
-            run(lambda s: tags.undo(s, user, undo_id))
+            run(lambda s: tag_history.undo(s, user, undo_id))
     else:
         st.info("No changes recorded for this tag.")

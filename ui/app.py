@@ -12,7 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import audit, auth, registry, sessions
+from labeling import audit, auth, sessions, training_jobs
 from labeling.config import Settings, load_settings
 
 USER_KEY = "signed_in_user"
@@ -49,7 +49,7 @@ def training_worker() -> threading.Event:
     stop = threading.Event()
     _worker_stops.append(stop)
     worker = threading.Thread(
-        target=registry.run_worker,
+        target=training_jobs.run_worker,
         args=(database(), settings(), stop),
         name="labelloop-training-worker",
         daemon=True,

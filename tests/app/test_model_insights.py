@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.models import AuditEvent, ModelVersion, Prediction, User
 from db.session import SessionFactory
-from labeling import assessment, drift, insights, io, metrics, promotion, registry
+from labeling import assessment, drift, insights, io, metrics, promotion, registry, training_jobs
 from labeling.config import load_settings
 from labeling.synthetic import DEMO_DIR
 from labeling.text import escape_markdown
@@ -35,8 +35,8 @@ def _demo_with_versions(make_session: SessionFactory, trainings: int) -> list[Mo
     settings = load_settings()
     for _ in range(trainings):
         with make_session.begin() as session:
-            registry.queue_training(session, None)
-        registry.work_once(make_session, settings)
+            training_jobs.queue_training(session, None)
+        training_jobs.work_once(make_session, settings)
     with make_session() as session:
         versions = registry.list_versions(session)
         for version in versions:

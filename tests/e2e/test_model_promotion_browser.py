@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import ModelVersion
 from db.session import SessionFactory
-from labeling import registry
+from labeling import registry, training_jobs
 from labeling.config import load_settings
 from tests.app.test_model_insights import _held_copy
 from tests.e2e.conftest import open_page, sign_in, wait_idle
@@ -23,8 +23,8 @@ def _serving(e2e_db: SessionFactory) -> ModelVersion:
         current = registry.current_version(session)
     if current is None:
         with e2e_db.begin() as session:
-            registry.queue_training(session, None)
-        registry.work_once(e2e_db, load_settings())
+            training_jobs.queue_training(session, None)
+        training_jobs.work_once(e2e_db, load_settings())
         with e2e_db() as session:
             current = registry.current_version(session)
     assert current is not None

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db.models import ModelVersion, utcnow
 from db.session import SessionFactory
-from labeling import cli, registry
+from labeling import cli, training_jobs
 from labeling.config import Settings
 
 
@@ -83,9 +83,9 @@ def test_train_recovers_at_once_a_training_whose_process_is_gone(
 
 
 def test_a_live_or_remote_worker_is_not_recovered(make_session: SessionFactory) -> None:
-    live = _training_in(make_session, registry.this_worker())
+    live = _training_in(make_session, training_jobs.this_worker())
     _training_in(make_session, f"another-host:{_dead_pid()}")
-    assert registry.fail_orphaned_trainings(make_session) == []
+    assert training_jobs.fail_orphaned_trainings(make_session) == []
     with make_session() as session:
         assert session.get(ModelVersion, live).status == "training"  # type: ignore[union-attr]
 
@@ -95,7 +95,7 @@ def test_the_waiting_message_names_the_training_and_when_it_is_given_up(
 ) -> None:
     running = _training_in(make_session, "host-a:4242")
     with make_session.begin() as session:
-        queued = registry.queue_training(session, None).id
+        queued = training_jobs.queue_training(session, None).id
         started = session.get(ModelVersion, running).started_at  # type: ignore[union-attr]
     with make_session() as session:
         message = cli.waiting_message(session, queued, settings)

@@ -15,7 +15,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from db.models import ModelVersion
 from db.session import SessionFactory
-from labeling import intervals, metrics, registry
+from labeling import intervals, metrics, version_status, version_summaries
 from labeling.model import evaluate, label_matrix
 
 TAGS = ["a", "b", "c"]
@@ -86,7 +86,7 @@ def test_per_class_frame_matches_scikit_learn_and_hand_counts() -> None:
 
 def test_per_class_frame_takes_changes_from_the_stored_deltas() -> None:
     stored = _metrics()
-    stored["deltas"] = registry.metric_deltas(
+    stored["deltas"] = version_summaries.metric_deltas(
         _metrics(predicted=[{"a"}, {"a"}, {"b"}, {"c"}, {"a"}]), stored
     )
     frame = metrics.per_class_frame(stored, {}, {}).set_index("tag")
@@ -186,13 +186,13 @@ def test_failures_and_jobs_that_the_page_reports() -> None:
     ready = _version(2)
     old_failure = _version(1, status="failed", error="old")
     new_failure = _version(3, status="failed", error="no labelled training projects yet")
-    assert metrics.newest_failure([old_failure, ready]) is None
-    assert metrics.newest_failure([old_failure, ready, new_failure]) is new_failure
+    assert version_status.newest_failure([old_failure, ready]) is None
+    assert version_status.newest_failure([old_failure, ready, new_failure]) is new_failure
     queued_a, queued_b = _version(5, status="queued"), _version(4, status="queued")
     training = _version(6, status="training")
-    assert metrics.running_job([ready]) is None
-    assert metrics.running_job([queued_a, queued_b]) is queued_b
-    assert metrics.running_job([queued_a, training]) is training
+    assert version_status.running_job([ready]) is None
+    assert version_status.running_job([queued_a, queued_b]) is queued_b
+    assert version_status.running_job([queued_a, training]) is training
 
 
 def test_versions_table_names_who_started_each_version() -> None:
@@ -200,13 +200,13 @@ def test_versions_table_names_who_started_each_version() -> None:
         _version(1, metrics=_metrics(), label_snapshot={"train_projects": 40}, created_by_id=7),
         _version(2, status="failed", error="no labelled training projects yet"),
     ]
-    table = metrics.versions_frame(versions, {7: "mia"})
+    table = version_status.versions_frame(versions, {7: "mia"})
     assert table["Version"].tolist() == [2, 1]
     assert table["Started by"].tolist() == ["automatic", "mia"]
     assert table["Error"].tolist() == ["no labelled training projects yet", ""]
     assert table.loc[1, "Weighted F1"] == pytest.approx(0.725)
     assert table.loc[1, "Training projects"] == 40
-    facts = metrics.training_facts(versions[0], {7: "mia"})
+    facts = version_status.training_facts(versions[0], {7: "mia"})
     assert (facts["started_by"], facts["train_projects"], facts["duration_s"]) == ("mia", 40, 12.5)
 
 
@@ -228,10 +228,10 @@ def test_threshold_frame_and_text_helpers() -> None:
         {"tag": "a", "threshold": 0.6},
         {"tag": "b", "threshold": 0.3},
     ]
-    assert metrics.duration_text(42) == "42 s"
-    assert metrics.duration_text(150) == "2.5 min"
-    assert metrics.when_text(None) == "-"
-    assert metrics.when_text(datetime(2026, 11, 1, 9, 5)) == "2026-11-01 09:05 UTC"
+    assert version_status.duration_text(42) == "42 s"
+    assert version_status.duration_text(150) == "2.5 min"
+    assert version_status.when_text(None) == "-"
+    assert version_status.when_text(datetime(2026, 11, 1, 9, 5)) == "2026-11-01 09:05 UTC"
     assert isinstance(metrics.per_class_table(metrics.per_class_frame({}, {}, {})), pd.DataFrame)
 
 
@@ -240,9 +240,9 @@ def test_the_progress_poll_reads_only_unfinished_versions(make_session: SessionF
         for status in ("ready", "failed", "training", "queued"):
             session.add(ModelVersion(status=status))
     with make_session() as session:
-        polled = metrics.unfinished_versions(session)
+        polled = version_status.unfinished_versions(session)
         assert sorted(v.status for v in polled) == ["queued", "training"]
-        assert metrics.running_job(polled).status == "training"
+        assert version_status.running_job(polled).status == "training"
 
 
 # --- bootstrap intervals and paired differences (labeling.intervals) ---------------------------
@@ -349,7 +349,7 @@ def test_versions_table_says_which_version_serves_and_why_one_is_held() -> None:
     ]
     for version in versions[:2]:
         version.promoted_at = version.finished_at
-    table = metrics.versions_frame(versions, {}, serving_id=2)
+    table = version_status.versions_frame(versions, {}, serving_id=2)
     assert table["Status"].tolist() == ["failed", "held", "serving", "ready"]
     assert table["Why it serves or is held"].tolist()[:2] == ["", reason]
-    assert [v.id for v in metrics.held_versions(versions)] == [3]
+    assert [v.id for v in version_status.held_versions(versions)] == [3]

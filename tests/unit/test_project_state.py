@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from db.models import AuditEvent, PredictedTag, ProjectState
 from db.session import SessionFactory, alembic_config, upgrade_to_head
+from labeling import tag_history
 from labeling import tags as tag_actions
 from labeling.annotations import all_label_states
 from labeling.judgements import skip, submit
@@ -85,7 +86,7 @@ def test_stored_states_follow_every_write_path(make_session: SessionFactory) -> 
     with make_session.begin() as session:
         merge_event = session.scalar(select(AuditEvent.id).where(AuditEvent.action == "tag.merge"))
         assert merge_event is not None
-        tag_actions.undo(session, None, merge_event)
+        tag_history.undo(session, None, merge_event)
     assert assert_consistent(make_session)[3].tags == ("computer-vision", "object-detection")
     assert statuses(make_session) == {1: "conflict", 2: "reopened", 3: "single", 5: "resolved"}
 

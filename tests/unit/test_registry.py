@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from db.models import Annotation, ModelVersion, Prediction, Project, User, utcnow
 from db.session import SessionFactory
-from labeling import cli, insights, io, registry
+from labeling import cli, insights, io, registry, training_jobs, version_summaries
 from labeling.config import Settings
 from labeling.corpus import load_corpus
 from labeling.features import project_text
@@ -34,8 +34,8 @@ def demo_db(make_session: SessionFactory) -> SessionFactory:
 
 def _train(make_session: SessionFactory, settings: Settings) -> ModelVersion:
     with make_session.begin() as session:
-        version_id = registry.queue_training(session, None).id
-    assert registry.work_once(make_session, settings) == version_id
+        version_id = training_jobs.queue_training(session, None).id
+    assert training_jobs.work_once(make_session, settings) == version_id
     with make_session() as session:
         version = session.get(ModelVersion, version_id)
         assert version is not None
@@ -108,7 +108,7 @@ def test_second_version_records_deltas_against_the_first(
     assert second.metrics["deltas"]["overall"]["weighted_f1"] == pytest.approx(
         second.metrics["overall"]["weighted_f1"] - first.metrics["overall"]["weighted_f1"], abs=1e-4
     )
-    comparison = registry.compare(first, second)
+    comparison = version_summaries.compare(first, second)
     assert comparison["b_minus_a"] == second.metrics["deltas"]
 
 
@@ -164,16 +164,16 @@ def test_a_killed_training_leaves_the_previous_version_and_is_failed_when_stale(
 ) -> None:
     first = _train(demo_db, settings)
     with demo_db.begin() as session:
-        killed = registry.queue_training(session, None).id
-    assert registry.claim_next_job(demo_db, STALE) == killed
+        killed = training_jobs.queue_training(session, None).id
+    assert training_jobs.claim_next_job(demo_db, STALE) == killed
     # The worker dies here: no progress, no heartbeat, no artifact.
     with demo_db.begin() as session:
-        waiting = registry.queue_training(session, None).id
-    assert registry.claim_next_job(demo_db, STALE) is None
+        waiting = training_jobs.queue_training(session, None).id
+    assert training_jobs.claim_next_job(demo_db, STALE) is None
     with demo_db() as session:
         assert registry.current_version(session).id == first.id
     later = utcnow() + STALE + timedelta(seconds=1)
-    assert registry.claim_next_job(demo_db, STALE, now=later) == waiting
+    assert training_jobs.claim_next_job(demo_db, STALE, now=later) == waiting
     with demo_db() as session:
         dead = session.get(ModelVersion, killed)
         assert dead.status == "failed"
@@ -190,16 +190,16 @@ def test_training_an_empty_catalogue_fails_with_a_reason(
 
 def test_queueing_twice_returns_the_waiting_job(make_session: SessionFactory) -> None:
     with make_session.begin() as session:
-        first = registry.queue_training(session, None).id
+        first = training_jobs.queue_training(session, None).id
     with make_session.begin() as session:
-        assert registry.queue_training(session, None).id == first
+        assert training_jobs.queue_training(session, None).id == first
 
 
 def _race_for_a_job(
     make_session: SessionFactory, barrier: threading.Barrier, claims: list[int | None]
 ) -> None:
     barrier.wait()
-    claims.append(registry.claim_next_job(make_session, STALE))
+    claims.append(training_jobs.claim_next_job(make_session, STALE))
 
 
 @pytest.mark.parametrize("queued_jobs", [1, 2])
@@ -293,17 +293,18 @@ def test_retrain_is_queued_after_enough_new_judgements(
 ) -> None:
     _judge(demo_db, 2)
     with demo_db.begin() as session:
-        assert registry.maybe_queue_retrain(session, every=3) is None
+        assert training_jobs.maybe_queue_retrain(session, every=3) is None
     _judge(demo_db, 1)
     with demo_db.begin() as session:
-        queued = registry.maybe_queue_retrain(session, every=3)
+        queued = training_jobs.maybe_queue_retrain(session, every=3)
         assert queued is not None and queued.status == "queued"
     _judge(demo_db, 5)
     with demo_db.begin() as session:
-        assert registry.maybe_queue_retrain(session, every=3) is None  # one is already waiting
-    registry.work_once(demo_db, settings)
+        assert training_jobs.maybe_queue_retrain(session, every=3) is None  # one is already waiting
+    training_jobs.work_once(demo_db, settings)
     with demo_db.begin() as session:
-        assert registry.maybe_queue_retrain(session, every=3) is None  # none since it was queued
+        # none since it was queued
+        assert training_jobs.maybe_queue_retrain(session, every=3) is None
 
 
 def test_training_stores_label_error_scores_that_rank_planted_errors_high(
@@ -574,22 +575,22 @@ def test_retrains_coalesce_while_one_trains_and_the_next_reads_the_newest_labels
 
     judge(0, 3)
     with demo_db.begin() as session:
-        first = registry.maybe_queue_retrain(session, every=3)
+        first = training_jobs.maybe_queue_retrain(session, every=3)
         assert first is not None
         first_id = first.id
-    assert registry.claim_next_job(demo_db, STALE) == first_id
+    assert training_jobs.claim_next_job(demo_db, STALE) == first_id
     judge(3, 9)  # three retrains' worth of judgements while the first one trains
     with demo_db.begin() as session:
-        assert registry.maybe_queue_retrain(session, every=3) is None
+        assert training_jobs.maybe_queue_retrain(session, every=3) is None
     registry.train_version(demo_db, first_id, settings)
     with demo_db.begin() as session:
-        second = registry.maybe_queue_retrain(session, every=3)
+        second = training_jobs.maybe_queue_retrain(session, every=3)
         assert second is not None and second.id != first_id
         second_id = second.id
-        assert registry.maybe_queue_retrain(session, every=3) is None
-        assert registry.queue_training(session, None).id == second_id
+        assert training_jobs.maybe_queue_retrain(session, every=3) is None
+        assert training_jobs.queue_training(session, None).id == second_id
     judge(12, 2)  # while the retrain waits in the queue
-    assert registry.work_once(demo_db, settings) == second_id
+    assert training_jobs.work_once(demo_db, settings) == second_id
     with demo_db() as session:
         statuses = session.scalars(select(ModelVersion.status).order_by(ModelVersion.id)).all()
         newest = registry.label_snapshot(load_corpus(session, settings.trust_source_tags, 2))

@@ -22,7 +22,7 @@ from db.models import (
     User,
 )
 from db.session import SessionFactory
-from labeling import io, tags
+from labeling import io, tag_history, tag_overview, tags
 from labeling.annotations import all_label_states
 
 TAXONOMY = {
@@ -135,7 +135,7 @@ def test_merge_reaches_source_tags_judgements_resolutions_and_export(
         assert session.scalar(select(ModelVersion.status)) == "queued"
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "tag.merge")).one()
         assert event.details["retrain"] == session.scalar(select(ModelVersion.id))
-        assert [e.summary for e in tags.tag_history(session, "yolov4")] == [
+        assert [e.summary for e in tag_history.tag_history(session, "yolov4")] == [
             "merged yolo-v4 into yolov4 (2 projects)"
         ]
         states = all_label_states(session, trust_source_tags=True)
@@ -151,7 +151,10 @@ def test_undoing_a_merge_puts_every_row_back(catalogue: SessionFactory) -> None:
     assert snapshot(catalogue) != before
     with catalogue() as session:
         event_id = session.scalar(select(AuditEvent.id).where(AuditEvent.action == "tag.merge"))
-    assert act(catalogue, tags.undo, event_id) == "undid: merged yolo-v4 into yolov4 (2 projects)"
+    assert (
+        act(catalogue, tag_history.undo, event_id)
+        == "undid: merged yolo-v4 into yolov4 (2 projects)"
+    )
     assert snapshot(catalogue) == before
 
 
@@ -165,7 +168,7 @@ def test_merging_a_tag_with_children_and_aliases_moves_them_to_the_target(
     assert {("yolo4", "object-detection"), ("yolov4", "object-detection")} <= set(state["aliases"])
     with catalogue() as session:
         event_id = session.scalar(select(AuditEvent.id).where(AuditEvent.action == "tag.merge"))
-    act(catalogue, tags.undo, event_id)
+    act(catalogue, tag_history.undo, event_id)
     assert snapshot(catalogue) == before
 
 
@@ -223,13 +226,13 @@ def test_every_action_is_undone_by_its_inverse(catalogue: SessionFactory) -> Non
         assert snapshot(catalogue) != before, action.__name__
         with catalogue() as session:
             event_id = session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()))
-        act(catalogue, tags.undo, event_id)
+        act(catalogue, tag_history.undo, event_id)
         assert snapshot(catalogue) == before, action.__name__
 
 
 def test_overview_counts_tags_and_candidates(catalogue: SessionFactory) -> None:
     with catalogue() as session:
-        rows = {row.name: row for row in tags.tag_overview(session, trust_source_tags=True)}
+        rows = {row.name: row for row in tag_overview.tag_overview(session, trust_source_tags=True)}
     assert rows["yolo-v4"].to_dict() == {
         "name": "yolo-v4",
         "kind": "candidate",
@@ -245,8 +248,11 @@ def test_overview_counts_tags_and_candidates(catalogue: SessionFactory) -> None:
         ("yolo4",),
         ("object-detection",),
     )
-    assert [r.name for r in tags.filter_overview(rows.values(), "YOLO")] == ["yolo-v4", "yolov4"]
-    assert [r.name for r in tags.filter_overview(rows.values(), kind="candidate")] == [
+    assert [r.name for r in tag_overview.filter_overview(rows.values(), "YOLO")] == [
+        "yolo-v4",
+        "yolov4",
+    ]
+    assert [r.name for r in tag_overview.filter_overview(rows.values(), kind="candidate")] == [
         "arxiv:2005.10872",
         "yolo-v4",
     ]
