@@ -444,7 +444,8 @@ def _fit_with_shared_cross_fit(
 # The shared cross-fit path's iterative solves, fold models and final model alike, stop at a
 # relative residual of 1e-3 instead of 1e-4: on 10,667 of the generated 20,000 x 400-tag
 # catalogue's projects that is 10 iterations instead of 14, and held-out scores move by at
-# most 0.003 (on a -1..1 target scale).
+# most 0.003 (on a -1..1 target scale); on the final model's 16,000 projects, 22 sparse
+# products instead of 29 (34 s of CPU instead of 44), scores moving by at most 0.0028.
 LARGE_FIT_TOL = 1e-3
 # A fold model fits on at most this many of its fold's training projects (a random
 # subsample): at 80,000 training projects three fold fits on 53,333 rows each cost three
