@@ -278,3 +278,55 @@ def test_a_large_training_keeps_its_folds_scores_and_their_average(
         probabilities[200:], model.calibrated(fold_means[200:], fitted.calibration_)
     )
     assert (thresholds[200:] == fitted.thresholds_).all()
+
+
+def test_block_conjugate_gradient_solves_every_column_as_numpy_does() -> None:
+    """A 3 x 3 symmetric positive definite system with two right sides, from zero and from a
+    starting guess; a column whose guess is already exact is returned as it was."""
+    from labeling.ridge import block_conjugate_gradient
+
+    A = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    B = np.array([[1.0, 2.0], [2.0, 0.0], [3.0, -1.0]])
+    expected = np.linalg.solve(A, B)
+    np.testing.assert_allclose(
+        block_conjugate_gradient(lambda V: A @ V, B, 1e-10), expected, atol=1e-12
+    )
+    guess = np.column_stack([expected[:, 0], np.ones(3)])
+    solved = block_conjugate_gradient(lambda V: A @ V, B, 1e-10, initial=guess)
+    np.testing.assert_allclose(solved, expected, atol=1e-12)
+    assert (solved[:, 0] == expected[:, 0]).all()
+
+
+@pytest.mark.parametrize("rows, features", [(60, 200), (200, 30)])
+def test_single_precision_products_still_reach_a_tight_tolerance(
+    rows: int, features: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The iterative solvers multiply in float32; solved to a relative residual of 1e-6 they
+    still agree with scikit-learn's float64 Cholesky solution to 1e-5, so single precision
+    costs nothing at the 1e-3 and 1e-4 the trainings stop at."""
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    import labeling.ridge as ridge
+
+    rng = np.random.default_rng(1)
+    X = sparse.random(rows, features, density=0.1, random_state=3, format="csr")
+    T = np.where(rng.random((rows, 5)) < 0.3, 1.0, -1.0)
+    expected = Ridge(alpha=1.0, solver="cholesky").fit(X.toarray(), T).predict(X.toarray())
+    monkeypatch.setattr(ridge, "DUAL_FIT_UP_TO", 0)
+    iterative = ridge.fit_ridge(X, T, 1.0, tol=1e-6)
+    np.testing.assert_allclose(iterative.predict(X), expected, atol=1e-5)
+
+
+def test_a_fold_fit_keeps_at_most_its_limit_of_rows() -> None:
+    """Up to the limit a fold fits on all its rows, in order; past it, on that many distinct
+    rows of its own, sorted, the same for the same seed."""
+    from labeling.model import _at_most
+
+    rows = np.array([3, 5, 8, 13, 21, 34])
+    assert _at_most(rows, 6, np.random.default_rng(0)) is rows
+    chosen = _at_most(rows, 4, np.random.default_rng(0))
+    assert len(chosen) == 4 and len(set(chosen.tolist())) == 4
+    assert set(chosen.tolist()) <= set(rows.tolist())
+    assert chosen.tolist() == sorted(chosen.tolist())
+    assert chosen.tolist() == _at_most(rows, 4, np.random.default_rng(0)).tolist()
