@@ -316,17 +316,3 @@ def test_single_precision_products_still_reach_a_tight_tolerance(
     monkeypatch.setattr(ridge, "DUAL_FIT_UP_TO", 0)
     iterative = ridge.fit_ridge(X, T, 1.0, tol=1e-6)
     np.testing.assert_allclose(iterative.predict(X), expected, atol=1e-5)
-
-
-def test_a_fold_fit_keeps_at_most_its_limit_of_rows() -> None:
-    """Up to the limit a fold fits on all its rows, in order; past it, on that many distinct
-    rows of its own, sorted, the same for the same seed."""
-    from labeling.model import _at_most
-
-    rows = np.array([3, 5, 8, 13, 21, 34])
-    assert _at_most(rows, 6, np.random.default_rng(0)) is rows
-    chosen = _at_most(rows, 4, np.random.default_rng(0))
-    assert len(chosen) == 4 and len(set(chosen.tolist())) == 4
-    assert set(chosen.tolist()) <= set(rows.tolist())
-    assert chosen.tolist() == sorted(chosen.tolist())
-    assert chosen.tolist() == _at_most(rows, 4, np.random.default_rng(0)).tolist()
