@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from db.session import SessionFactory, engine_for, session_factory, upgrade_to_head
 from labeling import io
-from labeling.config import Settings
+from labeling.config import Settings, load_settings
 from labeling.synthetic import MessyCatalogue, demo_taxonomy, synthetic_catalogue
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def trained_demo() -> Iterator[tuple[Settings, SessionFactory]]:
+    """The demo as a new user has it after ``make run`` plus one training: ``python -m
+    labeling init --demo --train`` in a temporary data directory, through the CLI so that the
+    benchmark measures what a user gets. Yields its settings and a session factory; the
+    directory is removed on exit."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "LABELLOOP_DATA_DIR": data_dir}
+        env.pop("LABELLOOP_DATABASE_URL", None)
+        subprocess.run(
+            [sys.executable, "-m", "labeling", "init", "--demo", "--train"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        settings = load_settings(env)
+        yield settings, session_factory(engine_for(settings.database_url))
 
 
 def synthetic_database(

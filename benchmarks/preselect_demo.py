@@ -19,27 +19,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Mapping
-from pathlib import Path
 
 from sqlalchemy import select
 
+from benchmarks.common import trained_demo
 from db.models import Prediction, Project, User
 from labeling.annotate import annotation_form
 from labeling.annotator import TagChanges, tag_changes
-from labeling.config import load_settings
 from labeling.judgements import submit
 from labeling.label_errors import PRESELECT_POLICIES, preselected_tags
 from labeling.registry import current_version
 from labeling.serving import ServedProject, serve_next
+from labeling.synthetic import DEMO_DIR
 
-ROOT = Path(__file__).resolve().parents[1]
-NOISE = ROOT / "data" / "demo" / "noise.json"
+NOISE = DEMO_DIR / "noise.json"
 
 
 def _totals(rows: list[TagChanges]) -> dict[str, float | int | None]:
@@ -84,22 +79,9 @@ def _suspicions(served: ServedProject) -> Mapping[str, Mapping[str, object]]:
 
 def run(n_projects: int) -> dict[str, object]:
     truth_of = {str(row["id"]): set(row["true_tags"]) for row in json.loads(NOISE.read_text())}
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "LABELLOOP_DATA_DIR": data_dir}
-        env.pop("LABELLOOP_DATABASE_URL", None)
-        started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "labeling", "init", "--demo", "--train"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    started = time.perf_counter()
+    with trained_demo() as (settings, make_session):
         init_seconds = time.perf_counter() - started
-        settings = load_settings(env)
-        from db.session import engine_for, session_factory
-
-        make_session = session_factory(engine_for(settings.database_url))
         with make_session() as session:
             user_id = session.scalar(select(User.id).where(User.username == "demo-annotator"))
             version = current_version(session)

@@ -17,27 +17,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 
+from benchmarks.common import trained_demo
 from db.models import ModelVersion, User
-from db.session import engine_for, session_factory
 from labeling import judgements, serving, training_jobs
 from labeling.annotate import annotation_form
 from labeling.annotator import Annotator, judgement
-from labeling.config import load_settings
 from labeling.intervals import verdict_counts
 from labeling.synthetic import DEMO_DIR
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _overall(difference: dict[str, Any]) -> dict[str, Any] | None:
@@ -87,18 +79,7 @@ def main() -> None:
     annotator = Annotator(args.accept, args.accuracy)
     generator = np.random.default_rng(0)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {**os.environ, "LABELLOOP_DATA_DIR": data_dir}
-        env.pop("LABELLOOP_DATABASE_URL", None)
-        subprocess.run(
-            [sys.executable, "-m", "labeling", "init", "--demo", "--train"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        settings = load_settings(env)
-        make_session = session_factory(engine_for(settings.database_url))
+    with trained_demo() as (settings, make_session):
         with make_session.begin() as session:
             people = [
                 User(username=f"sim-{i}", password_hash="x", role="annotator") for i in range(3)
