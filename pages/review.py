@@ -165,6 +165,8 @@ else:
         st.caption("No model version has scored this project yet.")
 
     st.subheader("Decision")
+    # The page opens scrolled to this box, with the title out of sight: name the project here.
+    st.caption(f"On project {escape_markdown(item.external_id)}: {escape_markdown(item.title)}")
     st.markdown("Majority (more than half): " + escape_markdown(", ".join(item.majority) or "none"))
     key = f"{project_id}-{item.latest_resolution_id}"
     no_majority = review.majority_unavailable(item.majority)

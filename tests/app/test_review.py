@@ -162,6 +162,7 @@ def test_imported_text_is_shown_literally(
     markdown = [m.value for m in at.markdown]
     assert "### " + escape_markdown(HOSTILE) in markdown
     assert escape_markdown(HOSTILE) in markdown
+    assert f"On project a: {escape_markdown(HOSTILE)}" in [c.value for c in at.caption]
     assert not any("<script>" in m or "](javascript" in m for m in markdown)
     assert not any(makes_link_or_icon(m) for m in markdown + [c.value for c in at.caption])
     assert not any("<script>" in c.value for c in at.caption)
