@@ -177,6 +177,9 @@ def batch_report(
     }
 
 
+NO_MODEL_YET = "no model version serves yet, so there is nothing to compare the batch with"
+
+
 def check_after_import(session: Session, batch_id: int | None) -> tuple[dict[str, Any] | None, str]:
     """The four checks for a batch just imported, against the serving version, as (report,
     why there is none). Run right after every import (CLI and Data page) so that the person
@@ -187,7 +190,7 @@ def check_after_import(session: Session, batch_id: int | None) -> tuple[dict[str
 
     version = current_version(session)
     if version is None or not version.artifact_path:
-        return None, "no model version serves yet, so there is nothing to compare the batch with"
+        return None, NO_MODEL_YET
     try:
         return batch_report(session, batch_id, load_artifact(version.artifact_path), version), ""
     except DriftError as error:
@@ -247,7 +250,23 @@ def stored_check(session: Session) -> tuple[dict[str, Any] | None, str]:
             f"import batch {batch.id} was not checked when it was imported; the Model page "
             "checks it against the serving model on demand"
         )
+    if stored["report"] is None and stored["why_not"] == NO_MODEL_YET:
+        return None, _no_model_then(session, batch.id)
     return stored["report"], stored["why_not"]
+
+
+def _no_model_then(session: Session, batch_id: int) -> str:
+    """The stored "no model yet" reason as true today: once a version serves, the page must
+    not keep saying none does, and should say how to get the check."""
+    from labeling.registry import current_version
+
+    if current_version(session) is None:
+        return NO_MODEL_YET
+    return (
+        f"no model version served when import batch {batch_id} was imported; one serves now, "
+        'and the Model page\'s "Check the latest import against the model" compares the '
+        "batch with it"
+    )
 
 
 def remember_new_topics(session: Session, batch_id: int, project_ids: list[int]) -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import insert, select
 
-from db.models import ImportBatch, NewTopic, utcnow
+from db.models import ImportBatch, ModelVersion, NewTopic, utcnow
 from db.session import SessionFactory
 from labeling import drift
 from labeling.judgements import submit
@@ -144,4 +144,23 @@ def test_an_import_never_checked_says_so(make_session: SessionFactory) -> None:
             None,
             "import batch 3 was not checked when it was imported; the Model page checks it "
             "against the serving model on demand",
+        )
+
+
+def test_an_import_made_before_any_model_says_so_truthfully_once_one_serves(
+    make_session: SessionFactory,
+) -> None:
+    with make_session.begin() as session:
+        session.add(ImportBatch(id=4, filename="b.json", file_format="json"))
+    assert drift.check_import(make_session, 4) == (None, drift.NO_MODEL_YET)
+    with make_session() as session:
+        assert drift.stored_check(session) == (None, drift.NO_MODEL_YET)
+    with make_session.begin() as session:
+        session.add(ModelVersion(status="ready"))
+    with make_session() as session:
+        assert drift.stored_check(session) == (
+            None,
+            "no model version served when import batch 4 was imported; one serves now, and "
+            'the Model page\'s "Check the latest import against the model" compares the batch '
+            "with it",
         )
