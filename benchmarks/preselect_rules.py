@@ -30,6 +30,7 @@ from labeling.label_errors import (
     SUSPECT_WEIGHT,
     evidence_weights,
     implied_parents,
+    names_in,
     reference_out_of_fold,
     suspects,
 )
@@ -86,6 +87,7 @@ def _one_run(corpus: Corpus, seed: int, params: ModelParams) -> dict[str, Any]:
             implied,
             remove_weight=cut,
             parents=corpus.parents,
+            names=names_in(texts, corpus.rules) if corpus.rules else None,
         )
         chosen = [(s.project_id, tag) for s in found for tag in s.preselected]
         result[f"removals_from_{cut:g}"] = _tally(chosen, noisy, truth)

@@ -42,6 +42,15 @@ class Rules:
         plain property it took 83 s of a 20,000 x 400-tag training, issue 16's profile)."""
         return max((len(p) for p in self.phrases), default=0)
 
+    @cached_property
+    def phrases_of(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Tag -> the phrases (its name and aliases, as words) that name it."""
+        found: dict[str, list[tuple[str, ...]]] = {}
+        for phrase, tags in self.phrases.items():
+            for tag in tags:
+                found.setdefault(tag, []).append(phrase)
+        return {tag: tuple(phrases) for tag, phrases in found.items()}
+
 
 def build_rules(
     names: Sequence[str], aliases: dict[str, Sequence[str]], parents: dict[str, Sequence[str]]
@@ -97,6 +106,22 @@ def tag_text(rules: Rules, text: str) -> frozenset[str]:
     for tag in list(found):
         found |= rules.ancestors.get(tag, frozenset())
     return frozenset(found)
+
+
+def text_names(rules: Rules, text: str, tag: str) -> bool:
+    """Whether ``text`` names ``tag``: its name or an alias as consecutive words, the last of
+    which may go on (a plural or a compound: "GANs" for gan, "TFX" for tf, "PyTorch3D" for
+    pytorch). Looser than :func:`tag_text`, on purpose: it is asked only before a tag is
+    offered for removal, where naming the tag at all is reason enough to leave the decision
+    to the person. Scans the text once per phrase of this one tag."""
+    tokens = words(text)
+    for phrase in rules.phrases_of.get(tag, ()):
+        head, last = phrase[:-1], phrase[-1]
+        for start in range(len(tokens) - len(phrase) + 1):
+            end = start + len(head)
+            if tokens[start:end] == head and tokens[end].startswith(last):
+                return True
+    return False
 
 
 def tag_texts(rules: Rules, texts: Sequence[str]) -> list[frozenset[str]]:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from db.models import ModelVersion, Prediction, Tag, User, utcnow
 from db.session import SessionFactory, make_private_dir
-from labeling import assessment, audit, label_errors, promotion
+from labeling import assessment, audit, baseline, label_errors, promotion
 from labeling.config import Settings
 from labeling.corpus import CorpusRows, load_corpus
 from labeling.model import (
@@ -170,6 +170,7 @@ def train_version(
             corpus = load_corpus(session, settings.trust_source_tags, params.features.title_repeats)
             candidate_tags = _active_tag_names(session)
             parents = label_errors.taxonomy_parents(session)
+            rules = baseline.load_rules(session)
         model, cross_fit, evaluation, snapshot = _fit_and_evaluate(
             corpus, candidate_tags, params, report
         )
@@ -178,7 +179,7 @@ def train_version(
         probabilities = model.predict_proba(features)
         scores = _scores(settings, model, probabilities)
         errors = (
-            _label_errors_by_row(corpus, model, report, parents, (cross_fit, features))
+            _label_errors_by_row(corpus, model, report, (parents, rules), (cross_fit, features))
             if settings.label_errors
             else {}
         )
@@ -263,11 +264,12 @@ def _label_errors_by_row(
     corpus: CorpusRows,
     model: TagModel,
     report: Callable[[str, float], None],
-    parents: dict[str, list[str]],
+    taxonomy: tuple[dict[str, list[str]], baseline.Rules],
     shared: tuple[CrossFit | None, Any],
 ) -> LabelErrors:
     """Corpus row -> (label-error score, suspected tags) for every labelled project, from
-    out-of-fold predictions calibrated fold by fold and the parents the taxonomy implies:
+    out-of-fold predictions calibrated fold by fold and the taxonomy (``taxonomy`` = (its
+    parents, its names and aliases: no removal of a tag the text names is pre-selected)):
     the training's own cross-validation when it kept one (``shared`` = (cross-fit, every
     corpus row's features), see ``label_errors.cross_fit_out_of_fold``), else folds fitted
     for this (``reference_out_of_fold``); unlabelled rows are absent, and a project whose
@@ -289,11 +291,19 @@ def _label_errors_by_row(
             model, cross_fit, trained, features[[i for i in rows if corpus.splits[i] != "train"]]
         )
     labels = label_matrix(label_sets, model.tags)
+    parents, rules = taxonomy
     implied = label_errors.implied_parents(labels, model.tags, parents)
     found = {
         suspect.project_id: suspect
         for suspect in label_errors.suspects(
-            rows, probabilities, labels, thresholds, model.tags, implied, parents=parents
+            rows,
+            probabilities,
+            labels,
+            thresholds,
+            model.tags,
+            implied,
+            parents=parents,
+            names=label_errors.names_in([corpus.texts[i] for i in rows], rules),
         )
     }
     return {

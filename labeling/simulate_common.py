@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from joblib import Parallel, delayed
 
+from labeling.baseline import Rules, build_rules
 from labeling.features import project_text
 from labeling.io import RawProject, TaxonomyEntry, split_for
 from labeling.label_errors import DEFAULT_MIX_SHARE, DEFAULT_MIX_WITH, DEFAULT_PRESELECT_POLICY
@@ -46,6 +47,8 @@ class Corpus:
     eval_tags: list[str]
     dropped_tags: dict[str, int]
     parents: dict[str, list[str]] = field(default_factory=dict)
+    # the taxonomy's names and aliases, as the training job reads them (baseline.load_rules)
+    rules: Rules | None = None
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,19 @@ def build_corpus(
         [tag for tag in candidates if tag in seen_in_eval],
         dict(sorted(dropped.items())),
         parent_map(taxonomy, canonical),
+        taxonomy_rules(taxonomy, canonical),
     )
+
+
+def taxonomy_rules(taxonomy: Mapping[str, Any], canonical: Mapping[str, str]) -> Rules:
+    """The baseline's rules from a taxonomy as ``alias_map`` reads it, so the simulator knows
+    which tags a text names exactly as the app does."""
+    aliases: dict[str, list[str]] = {}
+    for alias, name in canonical.items():
+        if alias != name:
+            aliases.setdefault(name, []).append(alias)
+    names = sorted(set(canonical.values()))
+    return build_rules(names, aliases, parent_map(taxonomy, canonical))
 
 
 def validate_options(

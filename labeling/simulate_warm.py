@@ -18,7 +18,7 @@ the model trained on the partly corrected pool.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -31,14 +31,10 @@ from labeling.label_errors import (
     DETECTORS,
     MIX_PARTNERS,
     PRESELECT_POLICIES,
-    evidence_weights,
-    implied_parents,
     mixed_batch,
     preselected_tags,
-    reference_out_of_fold,
-    suspects,
 )
-from labeling.model import ModelParams, TagModel, label_matrix
+from labeling.model import ModelParams
 from labeling.simulate_common import (
     Corpus,
     Point,
@@ -56,7 +52,8 @@ from labeling.simulate_common import (
     validate_options,
     without,
 )
-from labeling.strategies import STRATEGIES, get_strategy, uncertainty_scores
+from labeling.simulate_evidence import Evidence, partner_order, pool_evidence, suspect_order
+from labeling.strategies import STRATEGIES, get_strategy
 
 WarmCurve = list[tuple[int, int, float, float, float, int, int, int]]
 # (labels, errors fixed, weighted F1, macro F1, batch precision (NaN at the first point),
@@ -65,7 +62,6 @@ ACCEPT_RATES = (0.0, 0.5, 0.9)
 WARM_MILESTONES = (100, 250, 500)
 LABEL_ERRORS = "label_errors"
 MIX = "label_errors_mix"
-UNCERTAINTY_PARTNER = "threshold_margin"
 
 
 @dataclass(frozen=True)
@@ -214,85 +210,6 @@ def fit_and_score_labels(
 ) -> Point:
     """Fit on the WHOLE pool with the given (partly corrected) labels: the warm model."""
     return fit_and_score_texts(corpus, corpus.pool_texts, labels, params)
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The label-error evidence of one batch over the whole pool, as the training job would
-    store it: out-of-fold probabilities, per-row thresholds, current labels and the parents
-    the taxonomy implies."""
-
-    probabilities: np.ndarray
-    thresholds: np.ndarray
-    labels: np.ndarray
-    implied: dict[tuple[int, int], str]
-    rows: frozenset[int] | None = None  # the picks served as suspects (None: every pick)
-    parents: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-    def suspicions(self, row: int, tags: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """What the Annotate page would show with this row: {} unless it is a suspect
-        served as one."""
-        if self.rows is not None and row not in self.rows:
-            return {}
-        implied = {(0, j): child for (r, j), child in self.implied.items() if r == row}
-        found = suspects(
-            [row],
-            self.probabilities[row : row + 1],
-            self.labels[row : row + 1],
-            self.thresholds[row : row + 1],
-            tags,
-            implied,
-            parents=self.parents,
-        )
-        return found[0].suspicions() if found else {}
-
-
-def pool_evidence(
-    model: TagModel, corpus: Corpus, current: Sequence[frozenset[str]], seed: int
-) -> Evidence:
-    """Out-of-fold evidence on the whole pool with the training job's own function
-    (``reference_out_of_fold``), so the simulator measures what serving would serve."""
-    probabilities, thresholds = reference_out_of_fold(corpus.pool_texts, current, model, seed=seed)
-    labels = label_matrix(current, model.tags)
-    return Evidence(
-        probabilities,
-        thresholds,
-        labels,
-        implied_parents(labels, model.tags, corpus.parents),
-        parents=corpus.parents,
-    )
-
-
-def suspect_order(evidence: Evidence, unrevealed: Sequence[int], detector: str) -> list[int]:
-    """Unrevealed pool rows, most suspect first by ``detector``. The default detector also
-    counts a parent the taxonomy implies as the strongest evidence, as serving does."""
-    rows = np.asarray(unrevealed, dtype=int)
-    if detector == DEFAULT_DETECTOR:
-        weights = evidence_weights(
-            evidence.probabilities, evidence.labels, evidence.thresholds, evidence.implied
-        )
-        scores = weights[rows].max(axis=1, initial=0.0)
-    else:
-        scores = DETECTORS[detector](
-            evidence.probabilities[rows], evidence.labels[rows], evidence.thresholds[rows]
-        )
-    return [unrevealed[int(i)] for i in np.argsort(-scores, kind="stable")]
-
-
-def partner_order(
-    partner: str,
-    model: TagModel,
-    corpus: Corpus,
-    unrevealed: Sequence[int],
-    generator: np.random.Generator,
-) -> list[int]:
-    """Unrevealed pool rows in the mix partner's order: threshold-margin uncertainty of the
-    full-pool model for ``uncertainty``, a random permutation for ``random``."""
-    if partner == "random":
-        return [unrevealed[int(i)] for i in generator.permutation(len(unrevealed))]
-    probabilities = model.predict_proba(model.transform([corpus.pool_texts[i] for i in unrevealed]))
-    scores = uncertainty_scores(UNCERTAINTY_PARTNER, probabilities, model.thresholds_)
-    return [unrevealed[int(i)] for i in np.argsort(-scores, kind="stable")]
 
 
 def _warm_query(

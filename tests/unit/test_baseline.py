@@ -44,3 +44,28 @@ def test_rules_come_from_active_tags_aliases_and_parents(make_session: SessionFa
         frozenset({"object-detection", "computer-vision"}),
         frozenset(),
     ]
+
+
+def test_a_text_names_a_tag_by_its_name_or_an_alias_and_their_plurals_and_compounds() -> None:
+    rules = baseline.build_rules(
+        ["tensorflow", "gan", "self-supervised-learning", "nlp"],
+        {"tensorflow": ["tf", "keras"], "gan": ["generative adversarial network"]},
+        {},
+    )
+    # an alias as a word, or as the start of one (TFX, TFLite: TensorFlow's own tools)
+    assert baseline.text_names(rules, "Built on TFX components and Vertex AI", "tensorflow")
+    assert baseline.text_names(rules, "a Keras model", "tensorflow")
+    # a plural of the name, and of a phrase's last word
+    assert baseline.text_names(rules, "GANs that draw faces", "gan")
+    assert baseline.text_names(rules, "two generative adversarial networks", "gan")
+    assert baseline.text_names(
+        rules, "Self-supervised learning for X-rays", "self-supervised-learning"
+    )
+    # not inside a word, not a phrase's words apart, not another tag
+    assert not baseline.text_names(rules, "an outfit recommender", "tensorflow")
+    assert not baseline.text_names(
+        rules, "supervised learning of self-driving", "self-supervised-learning"
+    )
+    assert not baseline.text_names(rules, "GANs that draw faces", "nlp")
+    assert not baseline.text_names(rules, "", "gan")
+    assert not baseline.text_names(rules, "tf", "unknown-tag")

@@ -304,3 +304,29 @@ def test_reference_out_of_fold_calibrates_every_fold_on_the_other_folds() -> Non
     assert len({tuple(row) for row in thresholds}) == 3
     again, _ = reference_out_of_fold(texts, labels, reference, folds=3)
     np.testing.assert_allclose(probabilities, again)
+
+
+def test_a_tag_the_text_names_is_never_preselected_for_removal() -> None:
+    # both rows carry cv only, which the model rejects with weight (0.5 - 0.001) / 0.5 =
+    # 0.998 >= 0.99; row 0's text names cv, so its removal stays a hint; row 1's does not
+    tags = ["cv", "nlp"]
+    labels = np.array([[1, 0], [1, 0]])
+    probabilities = np.array([[0.001, 0.2], [0.001, 0.2]])
+    names = {(0, "cv")}
+    found = suspects(
+        [1, 2],
+        probabilities,
+        labels,
+        np.full(2, 0.5),
+        tags,
+        names=lambda row, tag: (row, tag) in names,
+    )
+    by_id = {s.project_id: s for s in found}
+    assert by_id[1].probably_wrong == (("cv", 0.001),)
+    assert by_id[1].preselected == ()
+    assert by_id[2].preselected == ("cv",)
+    # an addition the text names is pre-selected as before: the guard is for removals only
+    labels = np.array([[0, 0]])
+    found = suspects([3], np.array([[0.999, 0.2]]), labels, np.full(2, 0.5), tags,
+                     names=lambda row, tag: True)  # fmt: skip
+    assert found[0].preselected == ("cv",)
