@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from db.session import SessionFactory, new_engine, session_factory, upgrade_to_head
 from labeling import auth
@@ -32,6 +32,29 @@ def cheap_password_hashing() -> Iterator[PasswordHasher]:
     auth._hasher = production
 
 
+def _worker_database(url: str) -> str:
+    """The PostgreSQL URL this test process may use. Under pytest-xdist (the suite runs in
+    two processes, ``-n 2``) every worker gets its own database, ``<name>_<worker>``, created
+    on first use: each test resets the ``public`` schema, which two processes sharing one
+    database would do under each other's feet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(url: str) -> Engine:
     engine = new_engine(url)
     with engine.begin() as connection:
@@ -44,8 +67,9 @@ def _reset_postgres(url: str) -> Engine:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
         assert POSTGRES_URL is not None
-        _reset_postgres(POSTGRES_URL).dispose()
-        return POSTGRES_URL
+        url = _worker_database(POSTGRES_URL)
+        _reset_postgres(url).dispose()
+        return url
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
