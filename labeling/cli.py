@@ -363,6 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     history = tag_commands.add_parser("history", help="the events that touched a tag")
     history.add_argument("name")
     history.add_argument("--json", action="store_true")
+    implied = tag_commands.add_parser(
+        "implied-parents",
+        help="the projects that lack a parent their tags imply (object-detection without "
+        "computer-vision); --apply adds them in one event that undo takes back",
+    )
+    implied.add_argument("--apply", action="store_true", help="add the missing parents")
+    implied.add_argument("--json", action="store_true")
     undo = tag_commands.add_parser("undo", help="apply the inverse of a tag event")
     undo.add_argument("event", type=int, help="event id, from tags history")
     tag_parser.set_defaults(handler=cmd_tags)

@@ -31,6 +31,8 @@ def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             events = tag_history.tag_history(session, args.name)
         data = [{**asdict(event), "at": event.at.isoformat()} for event in events]
         _write(out, args.json, data, tags_text.history_text(events))
+    elif action == "implied-parents":
+        _implied_parents(make_session, args, out)
     elif action == "undo":
         with make_session.begin() as session:
             out.write(tag_history.undo(session, None, args.event) + "\n")
@@ -39,6 +41,19 @@ def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
         with make_session.begin() as session:
             out.write(tags.run_action(session, None, action, *names) + "\n")
     return 0
+
+
+def _implied_parents(make_session: Any, args: argparse.Namespace, out: TextIO) -> None:
+    """Lists what is missing; with --apply adds it (one transaction, one event)."""
+    if args.apply:
+        with make_session.begin() as session:
+            details = tags.add_implied_parents(session, None)
+        missing = details["added"]
+    else:
+        with make_session() as session:
+            missing = tags.missing_implied_parents(session)
+    data = {"applied": args.apply, "missing": {name: len(p) for name, p in missing.items()}}
+    _write(out, args.json, data, tags_text.implied_parents_text(missing, args.apply))
 
 
 def _write(out: TextIO, as_json: bool, data: Any, text_: str) -> None:

@@ -22,7 +22,9 @@ from labeling.tags import (
     delete_unused_tag,
     demote,
     promote,
+    readd_implied_parents,
     remove_alias,
+    remove_implied_parents,
     remove_parent,
     rename_tag,
     restore,
@@ -57,6 +59,12 @@ def describe(action: str, details: dict[str, Any]) -> str:
     if short in ("parent_set", "parent_remove"):
         verb = "set" if short == "parent_set" else "removed"
         return f"{verb} parent {details['parent']} of {details['tag']}"
+    if short in ("implied_parents_add", "implied_parents_remove"):
+        verb = "added" if short == "implied_parents_add" else "removed"
+        return (
+            f"{verb} the parents the taxonomy implies: {details['links']} tags on "
+            f"{details['projects']} projects"
+        )
     if short == "discard":
         return (
             f"discarded candidate {details['name']} ({len(details.get('projects', []))} projects)"
@@ -106,6 +114,8 @@ def undo(session: Session, actor: audit.Actor | None, event_id: int) -> str:
         "tag.demote": lambda: promote(session, actor, d["name"]),
         "tag.discard": lambda: restore(session, actor, d["name"], d["projects"], d["aliases"]),
         "tag.merge": lambda: split(session, actor, d),
+        "tag.implied_parents_add": lambda: remove_implied_parents(session, actor, d),
+        "tag.implied_parents_remove": lambda: readd_implied_parents(session, actor, d),
     }.get(event.action)
     if inverse is None:
         raise TagError(f"event {event_id} ({event.action}) has no inverse action")

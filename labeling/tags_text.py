@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from labeling.import_report import visible
 from labeling.tag_history import TagEvent
@@ -33,3 +33,17 @@ def history_text(events: Sequence[TagEvent]) -> str:
         f"{visible(event.summary)}\n"
         for event in events
     )
+
+
+def implied_parents_text(missing: Mapping[str, Sequence[int]], applied: bool) -> str:
+    """E.g. "added computer-vision to 2 projects" per parent, or, before --apply, how many
+    projects lack each, with the command that adds them."""
+    if not missing:
+        return "no project lacks a parent that its tags imply\n"
+    projects = len({p for ids in missing.values() for p in ids})
+    verb = "added" if applied else "missing"
+    lines = [f"{verb}: {sum(map(len, missing.values()))} tags on {projects} projects"]
+    lines += [f"  {visible(name):<32} {len(ids):>7} projects" for name, ids in missing.items()]
+    if not applied:
+        lines.append("add them: python -m labeling tags implied-parents --apply")
+    return "\n".join(lines) + "\n"

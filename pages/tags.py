@@ -34,6 +34,7 @@ with database()() as session:
     overview = tag_overview.tag_overview(session, config.trust_source_tags)
     suggestions = tag_suggestions.merge_suggestions(session)
     identifiers = tag_suggestions.identifier_tags(session)
+    missing_parents = tags.missing_implied_parents(session)
 
 candidates = sum(row.kind == "candidate" for row in overview)
 columns = st.columns(4)
@@ -88,6 +89,33 @@ if identifiers:
         )
 else:
     st.info("No identifier-like candidates.")
+
+st.subheader("Parents the taxonomy implies")
+if missing_parents:
+    links, projects = tags.implied_parent_counts(missing_parents)
+    st.caption(
+        f"{projects:,} projects lack a parent their own tags imply (a project tagged "
+        "object-detection is computer-vision by the taxonomy's definition). Until they have it, "
+        "each is a label-error suspect an annotator is served only to add it. Adding them "
+        "is one event in each parent's history, undone like any other; a retrain is queued."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "parent": list(missing_parents),
+                "projects lacking it": [len(ids) for ids in missing_parents.values()],
+            }
+        ),
+        hide_index=True,
+        height=min(38 + 35 * len(missing_parents), 248),
+    )
+    if st.button(f"Add {links:,} implied parent tags to {projects:,} projects"):
+        run(
+            lambda s: tags.add_implied_parents(s, user),
+            f"Added {links:,} implied parent tags to {projects:,} projects; a retrain is queued.",
+        )
+else:
+    st.info("Every project carries the parents its tags imply.")
 
 st.subheader("All tags and candidates")
 search_column, kind_column = st.columns([3, 1])

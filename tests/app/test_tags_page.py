@@ -81,3 +81,43 @@ def test_reviewer_is_refused(with_users: SessionFactory, app_as: Callable[[str],
     at = app_as("reviewer")
     at.switch_page("pages/tags.py").run()
     assert at.error[0].value == "Not allowed: the Tags page is not open to the reviewer role."
+
+
+def test_admin_adds_the_parents_the_taxonomy_implies_in_one_click(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    projects = [
+        {"id": 1, "title": "a", "tags": ["yolo"]},
+        {"id": 2, "title": "b", "tags": ["detection"]},
+        {"id": 3, "title": "c", "tags": ["detection", "cv"]},
+    ]
+    taxonomy = {"cv": {}, "detection": {"parents": ["cv"]}, "yolo": {"parents": ["detection"]}}
+    with with_users.begin() as session:
+        io.import_catalogue(
+            session,
+            io.parse_projects(json.dumps(projects).encode(), "p.json"),
+            "p.json",
+            "json",
+            taxonomy=io.parse_taxonomy(json.dumps(taxonomy).encode(), "t.json"),
+        )
+    at = app_as("admin")
+    at.switch_page("pages/tags.py").run()
+    assert not at.exception, at.exception
+    assert any(
+        c.value.startswith("2 projects lack a parent their own tags imply") for c in at.caption
+    )
+    table = at.dataframe[0].value
+    assert table.to_dict("records") == [
+        {"parent": "cv", "projects lacking it": 2},
+        {"parent": "detection", "projects lacking it": 1},
+    ]
+    next(b for b in at.button if b.label == "Add 3 implied parent tags to 2 projects").click().run()
+    assert at.success[0].value == (
+        "Added 3 implied parent tags to 2 projects; a retrain is queued\\."
+    )
+    with with_users() as session:
+        links = session.execute(
+            select(SourceTag.project_id, Tag.name).join(Tag, Tag.id == SourceTag.tag_id)
+        ).all()
+    assert len(links) == 7  # 4 imported + cv and detection on 1, cv on 2
+    assert "Every project carries the parents its tags imply." in [i.value for i in at.info]
