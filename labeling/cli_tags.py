@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict
 from typing import Any, TextIO
 
-from labeling import tag_history, tag_overview, tags, tags_text
+from labeling import implied_parents, tag_history, tag_overview, tags, tags_text
 from labeling.cli_common import open_database
 from labeling.config import Settings
 
@@ -44,16 +44,21 @@ def cmd_tags(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 
 
 def _implied_parents(make_session: Any, args: argparse.Namespace, out: TextIO) -> None:
-    """Lists what is missing; with --apply adds it (one transaction, one event)."""
+    """Lists what is missing; with --apply adds it (one transaction, one event). Parents
+    implied only by a tag the model doubts are listed apart and never added."""
     if args.apply:
         with make_session.begin() as session:
-            details = tags.add_implied_parents(session, None)
-        missing = details["added"]
-    else:
-        with make_session() as session:
-            missing = tags.missing_implied_parents(session)
-    data = {"applied": args.apply, "missing": {name: len(p) for name, p in missing.items()}}
-    _write(out, args.json, data, tags_text.implied_parents_text(missing, args.apply))
+            missing = implied_parents.add_implied_parents(session, None)["added"]
+    with make_session() as session:
+        found = implied_parents.implied_parents(session)
+    if not args.apply:
+        missing = found.missing
+    data = {
+        "applied": args.apply,
+        "missing": {name: len(ids) for name, ids in missing.items()},
+        "doubted": {name: len(ids) for name, ids in found.doubted.items()},
+    }
+    _write(out, args.json, data, tags_text.implied_parents_text(missing, found.doubted, args.apply))
 
 
 def _write(out: TextIO, as_json: bool, data: Any, text_: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.models import AuditEvent
 from labeling import audit
+from labeling.implied_parents import readd_implied_parents, remove_implied_parents
 from labeling.tags import (
     TagError,
     add_alias,
@@ -22,9 +23,7 @@ from labeling.tags import (
     delete_unused_tag,
     demote,
     promote,
-    readd_implied_parents,
     remove_alias,
-    remove_implied_parents,
     remove_parent,
     rename_tag,
     restore,

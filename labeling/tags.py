@@ -73,7 +73,9 @@ def _free_name(session: Session, raw: str) -> str:
     return name
 
 
-def _record(session: Session, actor: audit.Actor | None, action: str, **details: Any) -> int:
+def record_tag_event(
+    session: Session, actor: audit.Actor | None, action: str, **details: Any
+) -> int:
     event = audit.record(session, actor, f"tag.{action}", **details)
     session.flush()
     return event.id
@@ -86,7 +88,7 @@ def create_tag(session: Session, actor: audit.Actor | None, name: str) -> str:
     name = _free_name(session, name)
     session.add(Tag(name=name, active=True, candidate=False))
     session.flush()
-    _record(session, actor, "create", tags=[name], name=name)
+    record_tag_event(session, actor, "create", tags=[name], name=name)
     return name
 
 
@@ -97,7 +99,7 @@ def delete_unused_tag(session: Session, actor: audit.Actor | None, name: str) ->
         raise TagError(f"{name!r} is used by projects; deactivate or merge it instead")
     session.delete(tag)
     session.flush()
-    _record(session, actor, "delete", tags=[name], name=name)
+    record_tag_event(session, actor, "delete", tags=[name], name=name)
 
 
 def rename_tag(session: Session, actor: audit.Actor | None, old: str, new: str) -> str:
@@ -107,7 +109,7 @@ def rename_tag(session: Session, actor: audit.Actor | None, old: str, new: str) 
     originals = _rewrite_judgements(session, {old: new})
     session.flush()
     version = training_jobs.queue_training(session, actor).id
-    _record(
+    record_tag_event(
         session, actor, "rename", tags=[old, new], old=old, new=new, retrain=version, **originals
     )
     return new
@@ -130,7 +132,7 @@ def add_alias(session: Session, actor: audit.Actor | None, name: str, alias: str
     alias = _free_name(session, alias)
     session.add(TagAlias(alias=alias, tag_id=tag.id))
     session.flush()
-    _record(session, actor, "alias_add", tags=[name], tag=name, alias=alias)
+    record_tag_event(session, actor, "alias_add", tags=[name], tag=name, alias=alias)
     return alias
 
 
@@ -141,7 +143,7 @@ def remove_alias(session: Session, actor: audit.Actor | None, alias: str) -> Non
     name = session.scalar(select(Tag.name).where(Tag.id == row.tag_id))
     session.delete(row)
     session.flush()
-    _record(session, actor, "alias_remove", tags=[name], tag=name, alias=alias)
+    record_tag_event(session, actor, "alias_remove", tags=[name], tag=name, alias=alias)
 
 
 def set_parent(session: Session, actor: audit.Actor | None, name: str, parent: str) -> None:
@@ -150,14 +152,14 @@ def set_parent(session: Session, actor: audit.Actor | None, name: str, parent: s
         raise TagError(f"{parent!r} is a candidate tag; promote it before making it a parent")
     if session.get(TagParent, (tag.id, parent_tag.id)) is not None:
         raise TagError(f"{parent!r} is already a parent of {name!r}")
-    graph = _parent_graph(session)
+    graph = parent_graph(session)
     graph.setdefault(name, []).append(parent)
     cycle = find_cycle(graph)
     if cycle:
         raise TagError(f"{parent!r} cannot be a parent of {name!r}: " + " -> ".join(cycle))
     session.add(TagParent(tag_id=tag.id, parent_id=parent_tag.id))
     session.flush()
-    _record(session, actor, "parent_set", tags=[name, parent], tag=name, parent=parent)
+    record_tag_event(session, actor, "parent_set", tags=[name, parent], tag=name, parent=parent)
 
 
 def remove_parent(session: Session, actor: audit.Actor | None, name: str, parent: str) -> None:
@@ -167,10 +169,10 @@ def remove_parent(session: Session, actor: audit.Actor | None, name: str, parent
         raise TagError(f"{parent!r} is not a parent of {name!r}")
     session.delete(link)
     session.flush()
-    _record(session, actor, "parent_remove", tags=[name, parent], tag=name, parent=parent)
+    record_tag_event(session, actor, "parent_remove", tags=[name, parent], tag=name, parent=parent)
 
 
-def _parent_graph(session: Session) -> dict[str, list[str]]:
+def parent_graph(session: Session) -> dict[str, list[str]]:
     names = dict(session.execute(select(Tag.id, Tag.name)).all())
     graph: dict[str, list[str]] = defaultdict(list)
     for tag_id, parent_id in session.execute(select(TagParent.tag_id, TagParent.parent_id)):
@@ -186,7 +188,7 @@ def set_active(session: Session, actor: audit.Actor | None, name: str, active: b
         raise TagError(f"{name!r} is already {'active' if active else 'inactive'}")
     tag.active = active
     session.flush()
-    _record(session, actor, "activate" if active else "deactivate", tags=[name], name=name)
+    record_tag_event(session, actor, "activate" if active else "deactivate", tags=[name], name=name)
 
 
 def promote(session: Session, actor: audit.Actor | None, name: str) -> None:
@@ -196,7 +198,7 @@ def promote(session: Session, actor: audit.Actor | None, name: str) -> None:
         raise TagError(f"{name!r} is not a candidate tag")
     tag.candidate, tag.active = False, True
     session.flush()
-    _record(session, actor, "promote", tags=[name], name=name)
+    record_tag_event(session, actor, "promote", tags=[name], name=name)
 
 
 def demote(session: Session, actor: audit.Actor | None, name: str) -> None:
@@ -206,7 +208,7 @@ def demote(session: Session, actor: audit.Actor | None, name: str) -> None:
         raise TagError(f"{name!r} is already a candidate tag")
     tag.candidate, tag.active = True, False
     session.flush()
-    _record(session, actor, "demote", tags=[name], name=name)
+    record_tag_event(session, actor, "demote", tags=[name], name=name)
 
 
 def discard(session: Session, actor: audit.Actor | None, name: str) -> int:
@@ -220,7 +222,9 @@ def discard(session: Session, actor: audit.Actor | None, name: str) -> int:
     session.execute(delete(SourceTag).where(SourceTag.tag_id == tag.id))
     session.delete(tag)
     session.flush()
-    _record(session, actor, "discard", tags=[name], name=name, projects=projects, aliases=aliases)
+    record_tag_event(
+        session, actor, "discard", tags=[name], name=name, projects=projects, aliases=aliases
+    )
     return len(projects)
 
 
@@ -233,116 +237,22 @@ def restore(
     session.add(tag)
     session.flush()
     session.add_all(TagAlias(alias=alias, tag_id=tag.id) for alias in aliases)
-    _insert_links(session, tag.id, projects)
-    _record(session, actor, "restore", tags=[name], name=name, projects=projects)
+    insert_source_links(session, tag.id, projects)
+    record_tag_event(session, actor, "restore", tags=[name], name=name, projects=projects)
 
 
-def _insert_links(session: Session, tag_id: int, project_ids: list[int]) -> None:
+def insert_source_links(session: Session, tag_id: int, project_ids: list[int]) -> None:
     for start in range(0, len(project_ids), 20_000):
         chunk = project_ids[start : start + 20_000]
         session.execute(insert(SourceTag), [{"project_id": p, "tag_id": tag_id} for p in chunk])
 
 
-def _delete_links(session: Session, tag_id: int, project_ids: list[int]) -> None:
+def delete_source_links(session: Session, tag_id: int, project_ids: list[int]) -> None:
     for start in range(0, len(project_ids), 5_000):
         chunk = project_ids[start : start + 5_000]
         session.execute(
             delete(SourceTag).where(SourceTag.tag_id == tag_id, SourceTag.project_id.in_(chunk))
         )
-
-
-# --- parents the taxonomy implies --------------------------------------------------------------
-
-
-def missing_implied_parents(session: Session) -> dict[str, list[int]]:
-    """Active tag -> the projects whose source tags hold a tag below it in the taxonomy but
-    not the tag itself (a project tagged ``object-detection`` is ``computer-vision`` by the
-    taxonomy's own definition). Every ancestor counts, not only a direct parent, so that one
-    action completes a chain. A catalogue exported with leaf tags only lacks every parent:
-    on a generated 2,000-project, 400-tag catalogue, 714 of its 1,489 label-error suspects
-    were only that, each worth a person's minute less than a real contradiction."""
-    graph = _parent_graph(session)
-    active = set(session.scalars(select(Tag.name).where(Tag.active.is_(True), ~Tag.candidate)))
-    present: dict[int, set[str]] = defaultdict(set)
-    for project_id, name in session.execute(
-        select(SourceTag.project_id, Tag.name).join(Tag, Tag.id == SourceTag.tag_id)
-    ):
-        present[project_id].add(name)
-    ancestors: dict[str, set[str]] = {}
-    missing: dict[str, list[int]] = defaultdict(list)
-    for project_id in sorted(present):
-        names = present[project_id]
-        implied = set().union(*(_ancestors(name, graph, ancestors) for name in names))
-        for parent in sorted((implied & active) - names):
-            missing[parent].append(project_id)
-    return dict(sorted(missing.items()))
-
-
-def _ancestors(name: str, graph: dict[str, list[str]], known: dict[str, set[str]]) -> set[str]:
-    if name not in known:
-        found: set[str] = set()
-        stack = list(graph.get(name, ()))
-        while stack:
-            parent = stack.pop()
-            if parent not in found:
-                found.add(parent)
-                stack.extend(graph.get(parent, ()))
-        known[name] = found
-    return known[name]
-
-
-def implied_parent_counts(missing: dict[str, list[int]]) -> tuple[int, int]:
-    """(tags to add, projects that get at least one) of ``missing_implied_parents``."""
-    projects = {p for ids in missing.values() for p in ids}
-    return sum(len(ids) for ids in missing.values()), len(projects)
-
-
-def add_implied_parents(session: Session, actor: audit.Actor | None) -> dict[str, Any]:
-    """Give every project the parents its source tags imply, in one event that its undo
-    takes back link by link; a retrain is queued, as after a merge. Returns the details."""
-    missing = missing_implied_parents(session)
-    if not missing:
-        raise TagError("no project lacks a parent that its tags imply")
-    _link_parents(session, missing, add=True)
-    details: dict[str, Any] = {
-        "tags": list(missing),
-        "added": missing,
-        "links": implied_parent_counts(missing)[0],
-        "projects": implied_parent_counts(missing)[1],
-        "retrain": training_jobs.queue_training(session, actor).id,
-    }
-    _record(session, actor, "implied_parents_add", **details)
-    return details
-
-
-def remove_implied_parents(
-    session: Session, actor: audit.Actor | None, details: dict[str, Any]
-) -> None:
-    """Undo of ``add_implied_parents``: remove exactly the links it added."""
-    _link_parents(session, details["added"], add=False)
-    _record(session, actor, "implied_parents_remove", **{**details, "retrain": None})
-
-
-def readd_implied_parents(
-    session: Session, actor: audit.Actor | None, details: dict[str, Any]
-) -> None:
-    """Undo of ``remove_implied_parents``: the same links again, where still missing."""
-    _link_parents(session, details["added"], add=True)
-    _record(session, actor, "implied_parents_add", **{**details, "retrain": None})
-
-
-def _link_parents(session: Session, links: dict[str, list[int]], add: bool) -> None:
-    ids = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(list(links)))).all())
-    for name, projects in links.items():
-        if name not in ids:
-            raise TagError(f"tag {name!r} no longer exists")
-        if not add:
-            _delete_links(session, ids[name], projects)
-            continue
-        linked = set(
-            session.scalars(select(SourceTag.project_id).where(SourceTag.tag_id == ids[name]))
-        )
-        _insert_links(session, ids[name], [p for p in projects if p not in linked])
 
 
 # --- merge -------------------------------------------------------------------------------------
@@ -377,7 +287,7 @@ def merge(session: Session, actor: audit.Actor | None, source: str, target: str)
         for p in session.scalars(select(TagParent.parent_id).where(TagParent.tag_id == new.id))
     }
     repointed = [c for c in children if c != target and target not in _parents_of(session, c)]
-    graph = _parent_graph(session)
+    graph = parent_graph(session)
     graph.pop(source, None)
     for child in list(graph):
         graph[child] = [target if p == source else p for p in graph[child]]
@@ -400,7 +310,7 @@ def merge(session: Session, actor: audit.Actor | None, source: str, target: str)
         "projects_moved": moved,
         "projects_with_both": both,
     }
-    _insert_links(session, new.id, moved)
+    insert_source_links(session, new.id, moved)
     session.execute(delete(SourceTag).where(SourceTag.tag_id == old.id))
     session.execute(update(TagAlias).where(TagAlias.tag_id == old.id).values(tag_id=new.id))
     session.execute(
@@ -414,12 +324,12 @@ def merge(session: Session, actor: audit.Actor | None, source: str, target: str)
     details.update(_rewrite_judgements(session, {source: target}))
     details["retrain"] = training_jobs.queue_training(session, actor).id
     session.flush()
-    _record(session, actor, "merge", **details)
+    record_tag_event(session, actor, "merge", **details)
     return details
 
 
 def _parents_of(session: Session, name: str) -> list[str]:
-    return _parent_graph(session).get(name, [])
+    return parent_graph(session).get(name, [])
 
 
 def split(session: Session, actor: audit.Actor | None, details: dict[str, Any]) -> None:
@@ -450,12 +360,12 @@ def split(session: Session, actor: audit.Actor | None, details: dict[str, Any]) 
                 )
             )
         session.add(TagParent(tag_id=child_tag.id, parent_id=old.id))
-    _delete_links(session, new.id, details["projects_moved"])
-    _insert_links(session, old.id, details["projects_moved"] + details["projects_with_both"])
+    delete_source_links(session, new.id, details["projects_moved"])
+    insert_source_links(session, old.id, details["projects_moved"] + details["projects_with_both"])
     _restore_judgements(session, details)
     version = training_jobs.queue_training(session, actor).id
     session.flush()
-    _record(
+    record_tag_event(
         session,
         actor,
         "split",

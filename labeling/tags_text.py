@@ -35,15 +35,26 @@ def history_text(events: Sequence[TagEvent]) -> str:
     )
 
 
-def implied_parents_text(missing: Mapping[str, Sequence[int]], applied: bool) -> str:
-    """E.g. "added computer-vision to 2 projects" per parent, or, before --apply, how many
-    projects lack each, with the command that adds them."""
-    if not missing:
-        return "no project lacks a parent that its tags imply\n"
-    projects = len({p for ids in missing.values() for p in ids})
-    verb = "added" if applied else "missing"
-    lines = [f"{verb}: {sum(map(len, missing.values()))} tags on {projects} projects"]
-    lines += [f"  {visible(name):<32} {len(ids):>7} projects" for name, ids in missing.items()]
-    if not applied:
+def implied_parents_text(
+    missing: Mapping[str, Sequence[int]], doubted: Mapping[str, Sequence[int]], applied: bool
+) -> str:
+    """Per parent, how many projects lack it (or got it, after --apply), then those left to
+    a person because the tag implying it is doubted, and the command that adds the rest."""
+    lines = []
+    if missing:
+        projects = len({p for ids in missing.values() for p in ids})
+        verb = "added" if applied else "missing"
+        lines.append(f"{verb}: {sum(map(len, missing.values()))} tags on {projects} projects")
+        lines += [f"  {visible(name):<32} {len(ids):>7} projects" for name, ids in missing.items()]
+    else:
+        lines.append("no project lacks a parent that its tags imply")
+    if doubted:
+        projects = len({p for ids in doubted.values() for p in ids})
+        lines.append(
+            f"left to a person (implied only by a tag the model calls probably wrong): "
+            f"{sum(map(len, doubted.values()))} tags on {projects} projects"
+        )
+        lines += [f"  {visible(name):<32} {len(ids):>7} projects" for name, ids in doubted.items()]
+    if missing and not applied:
         lines.append("add them: python -m labeling tags implied-parents --apply")
     return "\n".join(lines) + "\n"

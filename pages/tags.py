@@ -4,7 +4,7 @@ candidates, the curation actions and each tag's history with undo."""
 import pandas as pd
 import streamlit as st
 
-from labeling import tag_history, tag_overview, tag_suggestions, tags
+from labeling import implied_parents, tag_history, tag_overview, tag_suggestions, tags
 from labeling.text import escape_markdown
 from ui.app import database, require_access, settings
 
@@ -34,7 +34,7 @@ with database()() as session:
     overview = tag_overview.tag_overview(session, config.trust_source_tags)
     suggestions = tag_suggestions.merge_suggestions(session)
     identifiers = tag_suggestions.identifier_tags(session)
-    missing_parents = tags.missing_implied_parents(session)
+    implied = implied_parents.implied_parents(session)
 
 candidates = sum(row.kind == "candidate" for row in overview)
 columns = st.columns(4)
@@ -91,27 +91,22 @@ else:
     st.info("No identifier-like candidates.")
 
 st.subheader("Parents the taxonomy implies")
-if missing_parents:
-    links, projects = tags.implied_parent_counts(missing_parents)
+if implied.missing or implied.doubted:
+    links, projects = implied_parents.implied_parent_counts(implied.missing)
+    held_links, held_projects = implied_parents.implied_parent_counts(implied.doubted)
     st.caption(
         f"{projects:,} projects lack a parent their own tags imply (a project tagged "
         "object-detection is computer-vision by the taxonomy's definition). Until they have it, "
         "each is a label-error suspect an annotator is served only to add it. Adding them "
-        "is one event in each parent's history, undone like any other; a retrain is queued."
+        "is one event in each parent's history, undone like any other; a retrain is queued. "
+        f"Left to annotators: {held_links:,} parents on {held_projects:,} projects, implied "
+        "only by a tag the model calls probably wrong."
     )
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "parent": list(missing_parents),
-                "projects lacking it": [len(ids) for ids in missing_parents.values()],
-            }
-        ),
-        hide_index=True,
-        height=min(38 + 35 * len(missing_parents), 248),
-    )
-    if st.button(f"Add {links:,} implied parent tags to {projects:,} projects"):
+    rows = implied_parents.implied_parent_rows(implied)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(38 + 35 * len(rows), 248))
+    if links and st.button(f"Add {links:,} implied parent tags to {projects:,} projects"):
         run(
-            lambda s: tags.add_implied_parents(s, user),
+            lambda s: implied_parents.add_implied_parents(s, user),
             f"Added {links:,} implied parent tags to {projects:,} projects; a retrain is queued.",
         )
 else:

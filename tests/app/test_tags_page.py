@@ -108,8 +108,12 @@ def test_admin_adds_the_parents_the_taxonomy_implies_in_one_click(
     )
     table = at.dataframe[0].value
     assert table.to_dict("records") == [
-        {"parent": "cv", "projects lacking it": 2},
-        {"parent": "detection", "projects lacking it": 1},
+        {"parent": "cv", "projects lacking it": 2, "left to annotators (implying tag doubted)": 0},
+        {
+            "parent": "detection",
+            "projects lacking it": 1,
+            "left to annotators (implying tag doubted)": 0,
+        },
     ]
     next(b for b in at.button if b.label == "Add 3 implied parent tags to 2 projects").click().run()
     assert at.success[0].value == (

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.models import AuditEvent, ModelVersion, SourceTag, Tag
+from db.models import AuditEvent, ModelVersion, Prediction, SourceTag, Tag
 from db.session import SessionFactory
-from labeling import tag_history, tags
+from labeling import implied_parents, tag_history
 from labeling.cli import main
 from labeling.config import Settings
+from labeling.tags import TagError
 
 # cv <- detection <- yolo (a chain), nlp apart, old-cv inactive above cv; "arxiv-1" a candidate
 PROJECTS = [
@@ -77,16 +78,51 @@ def _ids(make_session: SessionFactory) -> dict[str, int]:
 def test_every_missing_ancestor_is_listed_but_not_inactive_ones(imported: SessionFactory) -> None:
     ids = _ids(imported)
     with imported() as session:
-        assert tags.missing_implied_parents(session) == {
-            "cv": [ids["p1"], ids["p2"]],
-            "detection": [ids["p1"]],
-        }
+        assert implied_parents.implied_parents(session) == implied_parents.ImpliedParents(
+            {"cv": [ids["p1"], ids["p2"]], "detection": [ids["p1"]]}, {}
+        )
+
+
+def test_a_parent_implied_only_by_a_doubted_tag_is_left_to_a_person(
+    imported: SessionFactory,
+) -> None:
+    # the serving version's evidence calls p1's yolo probably wrong: detection and cv, which
+    # only yolo implies there, are held back; p2's detection is not doubted, so its cv is added
+    ids = _ids(imported)
+    with imported.begin() as session:
+        version = ModelVersion(status="ready")
+        session.add(version)
+        session.flush()
+        session.add(
+            Prediction(
+                model_version_id=version.id,
+                project_id=ids["p1"],
+                probabilities={},
+                uncertainty=0.0,
+                suspicions={"wrong": {"yolo": 0.01}, "missing": {}, "preselect": {}},
+            )
+        )
+    with imported() as session:
+        found = implied_parents.implied_parents(session)
+    assert found.missing == {"cv": [ids["p2"]]}
+    assert found.doubted == {"cv": [ids["p1"]], "detection": [ids["p1"]]}
+    code, out = run("tags", "implied-parents", "--apply")
+    assert code == 0
+    assert out.splitlines() == [
+        "added: 1 tags on 1 projects",
+        "  cv                                     1 projects",
+        "left to a person (implied only by a tag the model calls probably wrong): 2 tags on 1 "
+        "projects",
+        "  cv                                     1 projects",
+        "  detection                              1 projects",
+    ]
+    assert _source_tags(imported)["p1"] == ["yolo"]
 
 
 def test_adding_undoing_and_redoing_change_exactly_those_links(imported: SessionFactory) -> None:
     before = _source_tags(imported)
     with imported.begin() as session:
-        details = tags.add_implied_parents(session, None)
+        details = implied_parents.add_implied_parents(session, None)
     assert (details["projects"], details["links"], details["tags"]) == (2, 3, ["cv", "detection"])
     after = _source_tags(imported)
     assert after == {
@@ -95,7 +131,7 @@ def test_adding_undoing_and_redoing_change_exactly_those_links(imported: Session
         "p2": ["cv", "detection"],
     }
     with imported() as session:
-        assert tags.missing_implied_parents(session) == {}
+        assert implied_parents.implied_parents(session).missing == {}
         event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
         assert event is not None and event.action == "tag.implied_parents_add"
         assert session.get(ModelVersion, details["retrain"]).status == "queued"
@@ -115,12 +151,12 @@ def test_adding_undoing_and_redoing_change_exactly_those_links(imported: Session
 
 def test_nothing_missing_is_refused_and_writes_nothing(imported: SessionFactory) -> None:
     with imported.begin() as session:
-        tags.add_implied_parents(session, None)
+        implied_parents.add_implied_parents(session, None)
     with imported() as session:
         events = session.scalar(select(func.count()).select_from(AuditEvent))
-    refused = pytest.raises(tags.TagError, match=r"^no project lacks a parent that its tags imply$")
+    refused = pytest.raises(TagError, match=r"^no project lacks a parent that its tags imply$")
     with refused, imported.begin() as session:
-        tags.add_implied_parents(session, None)
+        implied_parents.add_implied_parents(session, None)
     with imported() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == events
 
@@ -137,7 +173,11 @@ def test_command_lists_then_applies(imported: SessionFactory) -> None:
     assert _source_tags(imported)["p1"] == ["yolo"]  # listing changes nothing
     code, out = run("tags", "implied-parents", "--apply", "--json")
     assert code == 0
-    assert json.loads(out) == {"applied": True, "missing": {"cv": 2, "detection": 1}}
+    assert json.loads(out) == {
+        "applied": True,
+        "missing": {"cv": 2, "detection": 1},
+        "doubted": {},
+    }
     assert _source_tags(imported)["p1"] == ["cv", "detection", "yolo"]
     assert run("tags", "implied-parents") == (0, "no project lacks a parent that its tags imply\n")
     code, out = run("tags", "implied-parents", "--apply")
