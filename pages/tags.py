@@ -98,9 +98,13 @@ if implied.missing or implied.doubted:
         f"{projects:,} projects lack a parent their own tags imply (a project tagged "
         "object-detection is computer-vision by the taxonomy's definition). Until they have it, "
         "each is a label-error suspect an annotator is served only to add it. Adding them "
-        "is one event in each parent's history, undone like any other; a retrain is queued. "
-        f"Left to annotators: {held_links:,} parents on {held_projects:,} projects, implied "
-        "only by a tag the model calls probably wrong."
+        "is one event in each parent's history, undone like any other; a retrain is queued."
+        + (
+            f" Left to annotators: {held_links:,} parents on {held_projects:,} projects, "
+            "implied only by a tag the model calls probably wrong."
+            if held_links
+            else ""
+        )
     )
     rows = implied_parents.implied_parent_rows(implied)
     st.dataframe(pd.DataFrame(rows), hide_index=True, height=min(38 + 35 * len(rows), 248))
