@@ -309,7 +309,8 @@ def suspects(
     for row in np.argsort(-scores, kind="stable"):
         if scores[row] < suspect_weight:
             break
-        flagged = [j for j in np.argsort(-weights[row], kind="stable") if weights[row, j] > 0]
+        order = np.argsort(-weights[row], kind="stable")
+        flagged = order[weights[row, order] > 0]
         found.append(
             Suspect(
                 project_id=int(project_ids[row]),

@@ -103,14 +103,27 @@ def platt_parameters(scores: np.ndarray, Y: np.ndarray) -> np.ndarray:
     y = np.asarray(Y, dtype=np.float64)
     two_classes = (y.sum(axis=0) > 0) & (y.sum(axis=0) < len(y))
     a, b = np.ones(y.shape[1]), np.zeros(y.shape[1])
+    # three (projects x tags) buffers reused by every iteration, the arithmetic unchanged
+    # (same operations, same order, so the same bits): fresh temporaries cost page faults
+    # on every one of the ~15 passes, 3 s of CPU per call at 16,000 x 400
+    p, residual, work = np.empty_like(S), np.empty_like(S), np.empty_like(S)
     for _ in range(_PLATT_ITERATIONS):
-        p = 1.0 / (1.0 + np.exp(-np.clip(S * a + b, -35.0, 35.0)))
-        residual, weight = p - y, np.maximum(p * (1.0 - p), 1e-12)
-        grad_a = (residual * S).sum(axis=0) + a / PLATT_C
+        np.multiply(S, a, out=p)
+        p += b
+        np.clip(p, -35.0, 35.0, out=p)
+        np.negative(p, out=p)
+        np.exp(p, out=p)
+        np.add(1.0, p, out=p)
+        np.divide(1.0, p, out=p)
+        np.subtract(p, y, out=residual)
+        grad_a = np.multiply(residual, S, out=work).sum(axis=0) + a / PLATT_C
         grad_b = residual.sum(axis=0)
-        h_aa = (weight * S * S).sum(axis=0) + 1.0 / PLATT_C
-        h_ab = (weight * S).sum(axis=0)
+        np.subtract(1.0, p, out=work)
+        weight = np.maximum(np.multiply(p, work, out=work), 1e-12, out=work)
         h_bb = weight.sum(axis=0)
+        weighted = np.multiply(weight, S, out=work)
+        h_ab = weighted.sum(axis=0)
+        h_aa = np.multiply(weighted, S, out=work).sum(axis=0) + 1.0 / PLATT_C
         det = np.maximum(h_aa * h_bb - h_ab**2, 1e-12)
         step_a = (h_bb * grad_a - h_ab * grad_b) / det
         step_b = (h_aa * grad_b - h_ab * grad_a) / det
