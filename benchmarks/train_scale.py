@@ -73,6 +73,7 @@ def measure(
         else:
             settings, make_session = many_tag_database(Path(workdir), size, n_tags)
         stages: list[tuple[str, float]] = []
+        peaks: list[float] = []  # the peak RSS so far when each stage starts
         profiler = cProfile.Profile() if profile_to else None
         cpu_started = _cpu_seconds()
         started = time.perf_counter()
@@ -83,6 +84,7 @@ def measure(
 
         def mark(stage: str, _: float) -> None:
             stages.append((stage, time.perf_counter()))
+            peaks.append(_peak_rss_mb())
             print(f"{stages[-1][1] - started:8.2f} s  {stage}", file=sys.stderr, flush=True)
 
         training_jobs.work_once(make_session, settings, mark)
@@ -116,7 +118,11 @@ def measure(
         "char_ngrams": features.get("char_ngrams"),
         "weighted_f1_eval_split": overall.get("weighted_f1"),
         "macro_f1_eval_split": overall.get("macro_f1"),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+        # the stage during which the peak RSS grew (to the value at the next stage's start)
+        "peak_rss_mb_by_end_of_stage": {
+            name: peak for (name, _), peak in zip(marks[:-1], [*peaks, _peak_rss_mb()], strict=True)
+        },
     }
 
 
@@ -167,6 +173,10 @@ def compare_suspects(
         "shared_suspicions": len(before_suspicions & after_suspicions),
         f"shared_top_{top}": len(most_suspicious(before) & most_suspicious(after)),
     }
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _cpu_seconds() -> float:

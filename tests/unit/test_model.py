@@ -4,6 +4,7 @@ fitting on tiny and ordinary labelled sets."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -278,6 +279,34 @@ def test_a_large_training_keeps_its_folds_scores_and_their_average(
         probabilities[200:], model.calibrated(fold_means[200:], fitted.calibration_)
     )
     assert (thresholds[200:] == fitted.thresholds_).all()
+
+
+def test_fold_fits_alone_stop_at_the_looser_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the shared cross-fit path (lowered to 200 projects) the three fold fits stop at
+    ``FOLD_FIT_TOL`` (1e-2) and the final fit, on all 240 projects, at ``LARGE_FIT_TOL``
+    (1e-3); below it every fit keeps the solver's default (``RIDGE_TOL``, 1e-4)."""
+    import labeling.model as model
+
+    calls: list[tuple[int, float | None]] = []
+    fit_ridge = model.fit_ridge
+
+    def recorded(X: Any, T: np.ndarray, alpha: float, *tol: float, **start: Any) -> Any:
+        calls.append((X.shape[0], tol[0] if tol else None))
+        return fit_ridge(X, T, alpha, *tol, **start)
+
+    monkeypatch.setattr(model, "fit_ridge", recorded)
+    projects = demo_projects(with_true_tags=False)[:240]
+    texts = [project_text(p["title"], p["description"]) for p in projects]
+    labels = [frozenset(p["tags"]) for p in projects]
+    tags = sorted({t for s in labels for t in s})
+    monkeypatch.setattr(model, "SHARED_CROSS_FIT_ABOVE", 100)
+    model.fit_tag_model_and_cross_fit(texts, labels, tags, ModelParams())
+    assert (model.FOLD_FIT_TOL, model.LARGE_FIT_TOL) == (1e-2, 1e-3)
+    assert calls == [(160, 1e-2), (160, 1e-2), (160, 1e-2), (240, 1e-3)]
+    calls.clear()
+    monkeypatch.setattr(model, "SHARED_CROSS_FIT_ABOVE", 1_000)
+    model.fit_tag_model_and_cross_fit(texts, labels, tags, ModelParams())
+    assert calls == [(160, None), (160, None), (160, None), (240, None)]
 
 
 def test_block_conjugate_gradient_solves_every_column_as_numpy_does() -> None:
