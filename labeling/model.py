@@ -103,14 +103,27 @@ def platt_parameters(scores: np.ndarray, Y: np.ndarray) -> np.ndarray:
     y = np.asarray(Y, dtype=np.float64)
     two_classes = (y.sum(axis=0) > 0) & (y.sum(axis=0) < len(y))
     a, b = np.ones(y.shape[1]), np.zeros(y.shape[1])
+    # three (projects x tags) buffers reused by every iteration, the arithmetic unchanged
+    # (same operations, same order, so the same bits): fresh temporaries cost page faults
+    # on every one of the ~15 passes, 3 s of CPU per call at 16,000 x 400
+    p, residual, work = np.empty_like(S), np.empty_like(S), np.empty_like(S)
     for _ in range(_PLATT_ITERATIONS):
-        p = 1.0 / (1.0 + np.exp(-np.clip(S * a + b, -35.0, 35.0)))
-        residual, weight = p - y, np.maximum(p * (1.0 - p), 1e-12)
-        grad_a = (residual * S).sum(axis=0) + a / PLATT_C
+        np.multiply(S, a, out=p)
+        p += b
+        np.clip(p, -35.0, 35.0, out=p)
+        np.negative(p, out=p)
+        np.exp(p, out=p)
+        np.add(1.0, p, out=p)
+        np.divide(1.0, p, out=p)
+        np.subtract(p, y, out=residual)
+        grad_a = np.multiply(residual, S, out=work).sum(axis=0) + a / PLATT_C
         grad_b = residual.sum(axis=0)
-        h_aa = (weight * S * S).sum(axis=0) + 1.0 / PLATT_C
-        h_ab = (weight * S).sum(axis=0)
+        np.subtract(1.0, p, out=work)
+        weight = np.maximum(np.multiply(p, work, out=work), 1e-12, out=work)
         h_bb = weight.sum(axis=0)
+        weighted = np.multiply(weight, S, out=work)
+        h_ab = weighted.sum(axis=0)
+        h_aa = np.multiply(weighted, S, out=work).sum(axis=0) + 1.0 / PLATT_C
         det = np.maximum(h_aa * h_bb - h_ab**2, 1e-12)
         step_a = (h_bb * grad_a - h_ab * grad_b) / det
         step_b = (h_aa * grad_b - h_ab * grad_a) / det
@@ -432,6 +445,7 @@ def _fit_with_shared_cross_fit(
     thresholds = best_thresholds(Y, oof)
     ensure_one = params.ensure_one_tag and _rule_helps(Y, oof, thresholds)
     probabilities, fold_thresholds = cross_fitted_probabilities(scores, Y, fold_of)
+    del scores, oof  # (projects x tags) float64 each: 512 MB less during the final fit at 80,000
     if progress:
         progress("fitting the model", 0.7)
     estimator = fit_ridge(X, 2.0 * Y - 1.0, params.alpha, LARGE_FIT_TOL, start=fold_average)
@@ -447,6 +461,13 @@ def _fit_with_shared_cross_fit(
 # most 0.003 (on a -1..1 target scale); on the final model's 16,000 projects, 22 sparse
 # products instead of 29 (34 s of CPU instead of 44), scores moving by at most 0.0028.
 LARGE_FIT_TOL = 1e-3
+# The fold models stop earlier still, at 1e-2: their scores only calibrate, set thresholds
+# and give label-error evidence, all through Platt scaling and a threshold grid of 0.025
+# steps. On the 20,000 x 400 catalogue's folds: 26 sparse products (in units of 400 tags)
+# instead of 38.5 for the three fits, held-out scores moving by 0.0005 on average (at most
+# 0.03); weighted / macro F1 on the evaluation split 0.8921 / 0.8547 -> 0.8923 / 0.8552,
+# suspects 14,998 -> 14,997 (14,995 shared, the 500 most suspicious identical).
+FOLD_FIT_TOL = 1e-2
 
 
 def ridge_fold_scores(
@@ -460,16 +481,21 @@ def ridge_fold_scores(
     scores = np.zeros(Y.shape, dtype=np.float64)
     fold_of = np.zeros(Y.shape[0], dtype=int)
     splitter = KFold(n_splits=params.cv_folds, shuffle=True, random_state=params.seed)
-    coefficients, intercepts = [], []
+    # running sums, not a list of the fold models: each coef_ is (tags x features) float64,
+    # 256 MB at 400 tags and 80,000 features, and np.mean of a list stacks a copy of all
+    coefficient_sum = np.zeros((Y.shape[1], X.shape[1]))
+    intercept_sum = np.zeros(Y.shape[1])
     for fold, (fit_rows, held_rows) in enumerate(splitter.split(np.arange(Y.shape[0]))):
-        estimator = fit_ridge(X[fit_rows], 2.0 * Y[fit_rows] - 1.0, params.alpha, LARGE_FIT_TOL)
+        estimator = fit_ridge(X[fit_rows], 2.0 * Y[fit_rows] - 1.0, params.alpha, FOLD_FIT_TOL)
         scores[held_rows] = _raw_scores(estimator, X[held_rows])
         fold_of[held_rows] = fold
-        coefficients.append(estimator.coef_)
-        intercepts.append(estimator.intercept_)
+        coefficient_sum += estimator.coef_
+        intercept_sum += estimator.intercept_
+        del estimator
     average = Ridge(alpha=params.alpha)
-    average.coef_ = np.mean(coefficients, axis=0)
-    average.intercept_ = np.mean(intercepts, axis=0)
+    coefficient_sum /= params.cv_folds
+    average.coef_ = coefficient_sum
+    average.intercept_ = intercept_sum / params.cv_folds
     average.n_features_in_ = X.shape[1]
     return scores, fold_of, average
 

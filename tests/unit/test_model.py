@@ -4,6 +4,7 @@ fitting on tiny and ordinary labelled sets."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -280,6 +281,34 @@ def test_a_large_training_keeps_its_folds_scores_and_their_average(
     assert (thresholds[200:] == fitted.thresholds_).all()
 
 
+def test_fold_fits_alone_stop_at_the_looser_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the shared cross-fit path (lowered to 200 projects) the three fold fits stop at
+    ``FOLD_FIT_TOL`` (1e-2) and the final fit, on all 240 projects, at ``LARGE_FIT_TOL``
+    (1e-3); below it every fit keeps the solver's default (``RIDGE_TOL``, 1e-4)."""
+    import labeling.model as model
+
+    calls: list[tuple[int, float | None]] = []
+    fit_ridge = model.fit_ridge
+
+    def recorded(X: Any, T: np.ndarray, alpha: float, *tol: float, **start: Any) -> Any:
+        calls.append((X.shape[0], tol[0] if tol else None))
+        return fit_ridge(X, T, alpha, *tol, **start)
+
+    monkeypatch.setattr(model, "fit_ridge", recorded)
+    projects = demo_projects(with_true_tags=False)[:240]
+    texts = [project_text(p["title"], p["description"]) for p in projects]
+    labels = [frozenset(p["tags"]) for p in projects]
+    tags = sorted({t for s in labels for t in s})
+    monkeypatch.setattr(model, "SHARED_CROSS_FIT_ABOVE", 100)
+    model.fit_tag_model_and_cross_fit(texts, labels, tags, ModelParams())
+    assert (model.FOLD_FIT_TOL, model.LARGE_FIT_TOL) == (1e-2, 1e-3)
+    assert calls == [(160, 1e-2), (160, 1e-2), (160, 1e-2), (240, 1e-3)]
+    calls.clear()
+    monkeypatch.setattr(model, "SHARED_CROSS_FIT_ABOVE", 1_000)
+    model.fit_tag_model_and_cross_fit(texts, labels, tags, ModelParams())
+    assert calls == [(160, None), (160, None), (160, None), (240, None)]
+
+
 def test_block_conjugate_gradient_solves_every_column_as_numpy_does() -> None:
     """A 3 x 3 symmetric positive definite system with two right sides, from zero and from a
     starting guess; a column whose guess is already exact is returned as it was."""
@@ -297,13 +326,39 @@ def test_block_conjugate_gradient_solves_every_column_as_numpy_does() -> None:
     assert (solved[:, 0] == expected[:, 0]).all()
 
 
+def test_block_conjugate_gradient_in_float32_agrees_with_float64() -> None:
+    """Float32 blocks: the same 3 x 3 system as above, solved to a relative residual of 1e-5
+    (float32 carries about 7 digits), comes back in float32 and agrees with numpy's float64
+    solution to 1e-5; a 200 x 200 random system (A = M M^T / 200 + I, eigenvalues between 1
+    and about 5) agrees with the float64 solver's answer at the same tolerance to 1e-4 of the
+    solution's size (the condition number times the tolerance)."""
+    from labeling.ridge import block_conjugate_gradient
+
+    A = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    B = np.array([[1.0, 2.0], [2.0, 0.0], [3.0, -1.0]])
+    solved = block_conjugate_gradient(
+        lambda V: (A @ V).astype(np.float32), B.astype(np.float32), 1e-5
+    )
+    assert solved.dtype == np.float32
+    np.testing.assert_allclose(solved, np.linalg.solve(A, B), atol=1e-5)
+    rng = np.random.default_rng(4)
+    M = rng.standard_normal((200, 200))
+    A = M @ M.T / 200 + np.eye(200)
+    B = rng.standard_normal((200, 6))
+    single = block_conjugate_gradient(
+        lambda V: A.astype(np.float32) @ V, B.astype(np.float32), 1e-5
+    )
+    double = block_conjugate_gradient(lambda V: A @ V, B, 1e-5)
+    assert np.abs(single - double).max() <= 1e-4 * np.abs(double).max()
+
+
 @pytest.mark.parametrize("rows, features", [(60, 200), (200, 30)])
 def test_single_precision_products_still_reach_a_tight_tolerance(
     rows: int, features: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The iterative solvers multiply in float32; solved to a relative residual of 1e-6 they
-    still agree with scikit-learn's float64 Cholesky solution to 1e-5, so single precision
-    costs nothing at the 1e-3 and 1e-4 the trainings stop at."""
+    """The iterative solvers multiply and keep their blocks in float32; solved to a relative
+    residual of 1e-6 they still agree with scikit-learn's float64 Cholesky solution to
+    1e-5, so single precision costs nothing at the 1e-3 and 1e-4 the trainings stop at."""
     from scipy import sparse
     from sklearn.linear_model import Ridge
 
