@@ -79,9 +79,11 @@ async def _posted_code(request: Request) -> str | None:
     so that another site cannot post it without a CORS preflight this app never grants."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return None
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None  # read no further than a code needs
     try:
         payload = json.loads(body)
     except ValueError:
