@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from db.models import SessionHandoff, User
+from db.models import SessionHandoff, User, UserSession
 from db.session import SessionFactory
 from labeling import auth, session_handoff, sessions
 from labeling.config import Settings
@@ -68,9 +68,7 @@ def test_issue_stores_the_codes_sha256_and_neither_code_nor_token_in_clear(
     assert session_handoff.unseal(row.sealed_token, code) == token
     with make_session() as session:
         assert row.session_id == session.scalar(
-            select(sessions.UserSession.id).where(
-                sessions.UserSession.token_hash == sessions.hash_token(token)
-            )
+            select(UserSession.id).where(UserSession.token_hash == sessions.hash_token(token))
         )
 
 
@@ -139,3 +137,23 @@ def test_issuing_a_code_deletes_the_expired_ones(make_session: SessionFactory, t
 def test_issuing_for_a_token_that_opened_no_session_fails(make_session: SessionFactory) -> None:
     with make_session.begin() as session, pytest.raises(ValueError, match="no session"):
         session_handoff.issue(session, "not-a-token", now=NOW)
+
+
+def test_deleting_an_old_session_deletes_its_unspent_code(
+    make_session: SessionFactory, settings: Settings, token: str
+) -> None:
+    """A later sign-in deletes sessions 7 days past their expiry; a code nobody redeemed must
+    not block that (a foreign key error) nor outlive its session."""
+    issue(make_session, token, NOW)
+    later = NOW + timedelta(hours=settings.session_hours) + sessions.RETENTION + timedelta(hours=1)
+    with make_session.begin() as session:
+        user = session.scalar(select(User).where(User.username == "ada"))
+        sessions.start(session, user, settings, now=later)
+    assert stored_rows(make_session) == []
+    with make_session() as session:
+        assert (
+            session.scalar(
+                select(UserSession.id).where(UserSession.token_hash == sessions.hash_token(token))
+            )
+            is None
+        )
