@@ -91,6 +91,22 @@ class UserSession(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
 
 
+class SessionHandoff(Base):
+    """A one-time code that hands a new session from the sign-in page run (which cannot send
+    headers) to the HTTP route that sets the HttpOnly cookie. Only the code's sha256 is kept,
+    with the session token sealed by a key derived from the code: the row alone opens nothing.
+    Redeeming deletes the row, so a code works once; it is refused after ``expires_at``."""
+
+    __tablename__ = "session_handoffs"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("user_sessions.id", ondelete="CASCADE"), index=True
+    )
+    sealed_token: Mapped[str] = mapped_column(String(256))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
 class ImportBatch(Base):
     __tablename__ = "import_batches"
 

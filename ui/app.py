@@ -12,15 +12,17 @@ from collections.abc import Callable
 import streamlit as st
 
 from db.session import EngineLimits, SessionFactory, engine_for, session_factory, upgrade_to_head
-from labeling import audit, auth, sessions, training_jobs
+from labeling import audit, auth, session_handoff, sessions, training_jobs
 from labeling.config import Settings, load_settings
+from ui.cookie_routes import CLEAR_PATH, SET_PATH, route_path
 
 USER_KEY = "signed_in_user"
 TOKEN_KEY = "session_token"
 # A cookie token this connection has already found dead (signed out, revoked, expired): the
 # websocket's cookies never change, so without this every rerun would check it again.
 DEAD_COOKIE_KEY = "dead_session_cookie"
-# The cookie change the browser still has to make: ("set", token) or ("clear", token).
+# The cookie change the browser still has to ask the cookie routes for: ("set", one-time code)
+# or ("clear", "").
 COOKIE_CHANGE_KEY = "session_cookie_change"
 # Why this tab's session ended, shown once above the sign-in form.
 ENDED_KEY = "session_ended_message"
@@ -103,7 +105,7 @@ def _forget_session(token: str) -> None:
     st.session_state.pop(USER_KEY, None)
     st.session_state.pop(TOKEN_KEY, None)
     st.session_state[DEAD_COOKIE_KEY] = token
-    st.session_state[COOKIE_CHANGE_KEY] = ("clear", token)
+    st.session_state[COOKIE_CHANGE_KEY] = ("clear", "")
 
 
 def require_access(page: str) -> auth.SignedInUser:
@@ -147,31 +149,28 @@ def sign_out_everywhere(user: auth.SignedInUser) -> int:
     return ended
 
 
-def _cookie_script(action: str, token: str) -> str:
-    """JavaScript that sets or clears the session cookie on the app's own page. Clearing only
-    removes this token, so a tab that finds its old token dead cannot sign out a newer sign-in
-    made in another tab. Secure is added whenever the page is served over HTTPS."""
-    name, value = json.dumps(sessions.COOKIE_NAME), json.dumps(token)
-    max_age = settings().session_hours * 3600 if action == "set" else 0
-    guard = "" if action == "set" else f"if (current !== {value}) return;"
+def _cookie_script(action: str, code: str) -> str:
+    """JavaScript that asks the app's own cookie route to set the HttpOnly cookie (with the
+    one-time code of this tab's new sign-in: the token itself never reaches the page) or to
+    clear it (the route clears it only if its session is over, so a tab that finds its old
+    token dead cannot sign out a newer sign-in made in another tab)."""
+    base = st.get_option("server.baseUrlPath") or ""
+    url = route_path(base, SET_PATH if action == "set" else CLEAR_PATH)
+    body = json.dumps({"code": code} if action == "set" else {})
     return f"""<script>
-(function () {{
-  var name = {name}, value = {value};
-  var current = (document.cookie.split("; ").find(function (c) {{
-    return c.indexOf(name + "=") === 0;
-  }}) || "").slice(name.length + 1);
-  {guard}
-  var secure = window.location.protocol === "https:" ? "; Secure" : "";
-  document.cookie = name + "=" + (({max_age} > 0) ? value : "") + "; Path=/; Max-Age={max_age}"
-    + "; SameSite=Strict" + secure;
-}})();
+fetch({json.dumps(url)}, {{
+  method: "POST",
+  credentials: "same-origin",
+  headers: {{"Content-Type": "application/json"}},
+  body: {json.dumps(body)}
+}});
 </script>"""
 
 
 def sync_session_cookie() -> None:
-    """Make the browser's cookie follow a sign-in or sign-out of this tab, once. Streamlit has
-    no way for a script to send a Set-Cookie header, so the cookie is written by a small
-    script on the page (see the README: this is why it cannot be HttpOnly)."""
+    """Make the browser's cookie follow a sign-in or sign-out of this tab, once. A page run
+    cannot send a Set-Cookie header, so it places a script that asks the cookie routes of
+    streamlit_app.py to (see the README, "How the session cookie is set")."""
     change = st.session_state.pop(COOKIE_CHANGE_KEY, None)
     if change is not None:
         st.html(_cookie_script(*change), unsafe_allow_javascript=True)
@@ -244,12 +243,13 @@ def sign_in_form() -> None:
                     if outcome.user is None
                     else sessions.start(session, outcome.user, settings())
                 )
-            if outcome.user is None or token is None:
+                code = None if token is None else session_handoff.issue(session, token)
+            if outcome.user is None or token is None or code is None:
                 st.error(outcome.error)
             else:
                 st.session_state[USER_KEY] = outcome.user
                 st.session_state[TOKEN_KEY] = token
-                st.session_state[COOKIE_CHANGE_KEY] = ("set", token)
+                st.session_state[COOKIE_CHANGE_KEY] = ("set", code)
                 st.rerun()
 
 

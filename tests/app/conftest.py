@@ -15,7 +15,7 @@ from db.session import SessionFactory, new_engine, session_factory, upgrade_to_h
 from labeling import auth
 from ui.app import stop_training_workers
 
-APP = str(Path(__file__).resolve().parents[2] / "streamlit_app.py")
+APP = str(Path(__file__).resolve().parents[2] / "main_script.py")
 PASSWORD = "correct-horse-1"
 
 

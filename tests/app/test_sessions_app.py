@@ -4,13 +4,15 @@ cookie itself is tested in the browser (tests/e2e/test_sessions_browser.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.models import AuditEvent, UserSession
+from db.models import AuditEvent, SessionHandoff, UserSession
 from db.session import SessionFactory
+from labeling import session_handoff
 from tests.app.conftest import APP
 from ui.app import TOKEN_KEY
 
@@ -87,3 +89,32 @@ def test_ending_all_my_sessions_ends_this_tab_and_the_others(
         tab.run()
         assert [b.label for b in tab.button] == ["Sign in"]
     assert [reason for reason, _ in session_rows(with_users)] == ["sign_out_everywhere"] * 2
+
+
+def test_sign_in_hands_the_page_a_one_time_code_never_the_token(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    at = app_as("annotator")
+    token = at.session_state[TOKEN_KEY]
+    [script] = [element.value for element in at.html]
+    assert token not in script
+    code = re.search(r'\\"code\\": \\"([A-Za-z0-9_-]{43})\\"', script).group(1)
+    assert 'fetch("/api/session-cookie", {' in script and 'credentials: "same-origin"' in script
+    with with_users() as session:
+        [handoff] = session.scalars(select(SessionHandoff)).all()
+        assert handoff.code_hash == session_handoff.hash_code(code)
+        assert session_handoff.unseal(handoff.sealed_token, code) == token
+    # The script is placed once: the next run of the page has none.
+    at.run()
+    assert len(at.html) == 0
+
+
+def test_sign_out_asks_the_route_to_clear_the_cookie_without_naming_the_token(
+    with_users: SessionFactory, app_as: Callable[[str], AppTest]
+) -> None:
+    at = app_as("annotator")
+    token = at.session_state[TOKEN_KEY]
+    next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
+    [script] = [element.value for element in at.html]
+    assert 'fetch("/api/session-cookie/clear", {' in script
+    assert token not in script and '"{}"' in script

@@ -13,6 +13,7 @@ import pytest
 
 from db.session import SessionFactory, new_engine, session_factory
 from tests.e2e.server import ROOT, running_app
+from ui.cookie_routes import SET_PATH
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -95,10 +96,19 @@ def wait_idle(page) -> None:
     page.wait_for_selector(IDLE)
 
 
+def answer_of(path: str):
+    """A predicate for ``page.expect_response``: the answer of the app's route at ``path``."""
+    return lambda response: response.url.endswith("/" + path)
+
+
 def sign_in(page, username: str, password: str = "labelloop-demo") -> None:
+    """Sign in through the form and wait until the cookie route has answered the page's
+    one-time code, so that a reload or a new tab afterwards carries the session cookie."""
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_response(answer_of(SET_PATH)) as cookie_answer:
+        page.get_by_role("button", name="Sign in").click()
+    assert cookie_answer.value.status == 200
     page.get_by_text("Sign out").wait_for()
     wait_idle(page)
 

@@ -37,6 +37,7 @@ EXPECTED_TABLES = {
     "projects",
     "resolutions",
     "review_requests",
+    "session_handoffs",
     "sign_in_throttle",
     "source_tags",
     "tag_aliases",
@@ -77,6 +78,7 @@ def head_revision() -> str | None:
 
 # newest first; extend when adding a migration
 MIGRATIONS = [
+    "0014",
     "0013",
     "0012",
     "0011",
