@@ -10,7 +10,7 @@ model.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -65,11 +65,12 @@ def build_rules(
                 phrases.setdefault(key, set()).add(tag)
     return Rules(
         phrases={key: frozenset(tags) for key, tags in phrases.items()},
-        ancestors={tag: frozenset(_ancestors(tag, parents)) for tag in names},
+        ancestors={tag: frozenset(ancestors(tag, parents)) for tag in names},
     )
 
 
-def _ancestors(tag: str, parents: dict[str, Sequence[str]]) -> set[str]:
+def ancestors(tag: str, parents: Mapping[str, Sequence[str]]) -> set[str]:
+    """Every tag above ``tag`` in the taxonomy (parents, their parents, ...)."""
     seen: set[str] = set()
     stack = list(parents.get(tag, ()))
     while stack:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Prediction, SourceTag, Tag
 from labeling import audit, training_jobs
+from labeling.baseline import ancestors
 from labeling.promotion import serving_version
 from labeling.tags import (
     TagError,
@@ -63,11 +64,19 @@ def implied_parents(session: Session) -> ImpliedParents:
     for project_id in sorted(present):
         names = present[project_id]
         trusted = names - doubted_tags.get(project_id, set())
-        implied = set().union(*(_ancestors(name, graph, known) for name in names))
-        confirmed = set().union(*(_ancestors(name, graph, known) for name in trusted))
+        implied = set().union(*(_cached_ancestors(name, graph, known) for name in names))
+        confirmed = set().union(*(_cached_ancestors(name, graph, known) for name in trusted))
         for parent in sorted((implied & active) - names):
             (missing if parent in confirmed else doubted)[parent].append(project_id)
     return ImpliedParents(dict(sorted(missing.items())), dict(sorted(doubted.items())))
+
+
+def _cached_ancestors(
+    name: str, graph: dict[str, list[str]], known: dict[str, set[str]]
+) -> set[str]:
+    if name not in known:
+        known[name] = ancestors(name, graph)
+    return known[name]
 
 
 def _doubted_source_tags(session: Session) -> dict[int, set[str]]:
@@ -82,19 +91,6 @@ def _doubted_source_tags(session: Session) -> dict[int, set[str]]:
         )
     )
     return {project_id: set((found or {}).get("wrong", {})) for project_id, found in rows}
-
-
-def _ancestors(name: str, graph: dict[str, list[str]], known: dict[str, set[str]]) -> set[str]:
-    if name not in known:
-        found: set[str] = set()
-        stack = list(graph.get(name, ()))
-        while stack:
-            parent = stack.pop()
-            if parent not in found:
-                found.add(parent)
-                stack.extend(graph.get(parent, ()))
-        known[name] = found
-    return known[name]
 
 
 def implied_parent_counts(missing: dict[str, list[int]]) -> tuple[int, int]:

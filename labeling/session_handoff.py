@@ -15,7 +15,6 @@ the route may be served by different replicas.
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -29,7 +28,6 @@ from labeling.config import Settings
 # Long enough for a slow page to load its script and POST, short enough that a code read off
 # the page by an injected script is soon worthless.
 LIFETIME = timedelta(seconds=60)
-CODE_BYTES = 32
 # A presented code longer than this is no code of ours; it is refused before hashing.
 MAX_CODE_CHARS = 128
 _SEAL_DOMAIN = b"labelloop-session-handoff-seal:"
@@ -40,13 +38,9 @@ EXPIRED = "expired"
 SESSION_OVER = "session_over"
 
 
-def new_code() -> str:
-    """32 random bytes, URL-safe base64: nothing to escape in JSON or a script."""
-    return secrets.token_urlsafe(CODE_BYTES)
-
-
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+# A code is made and stored like a session token: 32 random bytes, kept as its SHA-256.
+new_code = sessions.new_token
+hash_code = sessions.hash_token
 
 
 def _keystream(code: str, length: int) -> bytes:
