@@ -141,6 +141,7 @@ st.download_button(
     export_file,
     file_name=f"labelloop-export.{export_format}",
     icon=":material/download:",
+    on_click="ignore",
 )
 
 st.subheader("Recent imports")
