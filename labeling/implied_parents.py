@@ -118,11 +118,12 @@ def add_implied_parents(session: Session, actor: audit.Actor | None) -> dict[str
     if not missing:
         raise TagError("no project lacks a parent that its tags imply")
     _link_parents(session, missing, add=True)
+    links, projects = implied_parent_counts(missing)
     details: dict[str, Any] = {
         "tags": list(missing),
         "added": missing,
-        "links": implied_parent_counts(missing)[0],
-        "projects": implied_parent_counts(missing)[1],
+        "links": links,
+        "projects": projects,
         "retrain": training_jobs.queue_training(session, actor).id,
     }
     record_tag_event(session, actor, "implied_parents_add", **details)

@@ -280,11 +280,10 @@ def _label_errors_by_row(
     label_sets = [corpus.labels[i] for i in rows]
     if len(rows) < 2 * label_errors.LABEL_ERROR_FOLDS:
         return {}
+    texts = [corpus.texts[i] for i in rows]
     cross_fit, features = shared
     if cross_fit is None:
-        probabilities, thresholds = label_errors.reference_out_of_fold(
-            [corpus.texts[i] for i in rows], label_sets, model
-        )
+        probabilities, thresholds = label_errors.reference_out_of_fold(texts, label_sets, model)
     else:
         trained = np.array([corpus.splits[i] == "train" for i in rows])
         probabilities, thresholds = label_errors.cross_fit_out_of_fold(
@@ -303,7 +302,7 @@ def _label_errors_by_row(
             model.tags,
             implied,
             parents=parents,
-            names=label_errors.names_in([corpus.texts[i] for i in rows], rules),
+            names=label_errors.names_in(texts, rules),
         )
     }
     return {
